@@ -1,0 +1,35 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/hibiken/asynq"
+)
+
+// NewLogger builds the process logger from the config's level and format.
+func NewLogger(w io.Writer, level, format string) *slog.Logger {
+	if w == nil {
+		w = os.Stderr
+	}
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// asynqLogger adapts asynq's logger interface to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+var _ asynq.Logger = asynqLogger{}
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...)) }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...)) }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...)) }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...)) }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...)); os.Exit(1) }
