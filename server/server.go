@@ -61,14 +61,17 @@ func New(d Deps) (*Server, error) {
 		DisableStartupMessage: true,
 		// Immutable: request strings are copied, so nothing a handler keeps
 		// aliases fasthttp's reused buffers.
-		Immutable:    true,
-		BodyLimit:    d.MaxBodyBytes,
+		Immutable: true,
+		// fasthttp cuts a connection whose body exceeds BodyLimit, which
+		// clients see as a reset rather than an answer; so it is set well
+		// above the real limit, which limitBody enforces with a 413 problem.
+		BodyLimit:    max(8<<20, 4*d.MaxBodyBytes),
 		ErrorHandler: s.ErrorHandler,
 		ReadTimeout:  30 * time.Second,
 		WriteTimeout: 60 * time.Second,
 		IdleTimeout:  120 * time.Second,
 	})
-	s.app.Use(s.recoverer, s.requestContext)
+	s.app.Use(s.recoverer, s.requestContext, s.limitBody)
 	s.routes()
 	if d.Mount != nil {
 		d.Mount(s.app)
@@ -165,6 +168,13 @@ func (s *Server) requestContext(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.d.RequestTimeout)
 	defer cancel()
 	c.SetUserContext(ctx)
+	return c.Next()
+}
+
+func (s *Server) limitBody(c *fiber.Ctx) error {
+	if len(c.Body()) > s.d.MaxBodyBytes {
+		return fiber.ErrRequestEntityTooLarge
+	}
 	return c.Next()
 }
 

@@ -209,6 +209,12 @@ func (a *App) Start(ctx context.Context) error {
 			return fmt.Errorf("listen on %s: %w", a.Config.Addr, err)
 		}
 		a.listener = ln
+		if a.Config.PublicURL == "http://"+a.Config.Addr {
+			// The default public URL follows the address actually bound
+			// (port 0 picks a free port).
+			a.Config.PublicURL = "http://" + ln.Addr().String()
+			a.Service.SetPublicURL(a.Config.PublicURL)
+		}
 		a.httpDone = make(chan error, 1)
 		go func() { a.httpDone <- a.Server.App().Listener(ln) }()
 		a.Log.Info("hookgate listening", "addr", ln.Addr().String(), "mode", string(a.Mode),

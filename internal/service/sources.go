@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/hookgate/hookgate/internal/crypto"
@@ -89,3 +90,7 @@ func (s *Service) RotateSourceToken(ctx context.Context, p domain.Principal, id 
 	}
 	return CreatedSource{Source: src, Token: token, IngestURL: s.ingestURL(src.Kind, token)}, nil
 }
+
+// SetPublicURL changes the base of ingest URLs (used when the listen port
+// is only known after binding). Call it before serving requests.
+func (s *Service) SetPublicURL(u string) { s.d.PublicURL = strings.TrimRight(u, "/") }
