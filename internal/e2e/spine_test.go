@@ -19,18 +19,18 @@ import (
 
 // fixtureTypes is the manifest of internal/odoo/testdata (ODOO.md).
 var fixtureTypes = map[string]string{
-	"01-sale-order-confirmed.json":   "order.confirmed",
-	"02-sale-order-cancelled.json":   "order.cancelled",
-	"03-delivery-done.json":          "shipment.dispatched",
-	"04-stock-quant-changed.json":    "inventory.adjusted",
-	"05-product-price-changed.json":  "product.updated",
-	"06-customer-created.json":       "customer.created",
-	"07-invoice-posted.json":         "invoice.posted",
-	"08-invoice-paid.json":           "invoice.paid",
-	"09-credit-note-posted.json":     "refund.issued",
-	"10-pos-order-paid.json":         "pos.order.paid",
-	"11-return-received.json":        "return.received",
-	"12-payment-received.json":       "payment.received",
+	"01-sale-order-confirmed.json":  "order.confirmed",
+	"02-sale-order-cancelled.json":  "order.cancelled",
+	"03-delivery-done.json":         "shipment.dispatched",
+	"04-stock-quant-changed.json":   "inventory.adjusted",
+	"05-product-price-changed.json": "product.updated",
+	"06-customer-created.json":      "customer.created",
+	"07-invoice-posted.json":        "invoice.posted",
+	"08-invoice-paid.json":          "invoice.paid",
+	"09-credit-note-posted.json":    "refund.issued",
+	"10-pos-order-paid.json":        "pos.order.paid",
+	"11-return-received.json":       "return.received",
+	"12-payment-received.json":      "payment.received",
 }
 
 func fixture(t *testing.T, name string) []byte {
@@ -43,12 +43,12 @@ func fixture(t *testing.T, name string) []byte {
 }
 
 type envelope struct {
-	ID         string          `json:"id"`
-	Type       string          `json:"type"`
-	Version    int             `json:"version"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	Source     map[string]any  `json:"source"`
-	Data       map[string]any  `json:"data"`
+	ID         string         `json:"id"`
+	Type       string         `json:"type"`
+	Version    int            `json:"version"`
+	OccurredAt time.Time      `json:"occurred_at"`
+	Source     map[string]any `json:"source"`
+	Data       map[string]any `json:"data"`
 }
 
 // TestOdooFixturesReachEndpointSigned is the spine: every Odoo fixture,
