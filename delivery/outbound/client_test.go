@@ -21,8 +21,8 @@ import (
 func TestDoSuccess(t *testing.T) {
 	type seen struct {
 		Method, RequestURI, UserAgent, ContentType, WebhookID, Body string
-		ContentLength                                              int64
-		AcceptEncoding                                             []string
+		ContentLength                                               int64
+		AcceptEncoding                                              []string
 	}
 	got := make(chan seen, 1)
 	ts, _ := startServerOn(t, "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

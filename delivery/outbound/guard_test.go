@@ -74,9 +74,9 @@ func TestIsPublic(t *testing.T) {
 		{"2002:7f00:1::1", false},
 		{"2002:a00:1::1", false},
 		{"2002:808:808::1", false},
-		{"2001::1", false},  // Teredo
-		{"100::1", false},   // discard-only
-		{"5f00::1", false},  // SRv6 SIDs, outside global unicast
+		{"2001::1", false}, // Teredo
+		{"100::1", false},  // discard-only
+		{"5f00::1", false}, // SRv6 SIDs, outside global unicast
 		// Public examples.
 		{"8.8.8.8", true},
 		{"1.1.1.1", true},

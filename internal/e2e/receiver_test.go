@@ -63,3 +63,11 @@ func (rc *receiver) count() int {
 	defer rc.mu.Unlock()
 	return len(rc.got)
 }
+
+func listenLocal(t testing.TB) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
