@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -13,17 +14,38 @@ import (
 // Limits holds the per-endpoint controls shared by every worker process
 // through Redis: a GCRA rate limit (go-redis/redis_rate) and a concurrency
 // cap (a lease set, so a killed worker's slot expires by itself).
+//
+// A worker that finds an endpoint at its cap waits for a slot only while
+// few others wait for the same endpoint (MaxWaiters); beyond that it gives
+// the task back to the queue for later. So a hanging endpoint holds at most
+// cap + MaxWaiters workers, and a fast endpoint at its cap keeps its slots
+// busy without round trips through the queue.
 type Limits struct {
-	rdb     redis.UniversalClient
-	rate    *redis_rate.Limiter
-	maxConc int
-	lease   time.Duration
+	rdb        redis.UniversalClient
+	rate       *redis_rate.Limiter
+	maxConc    int
+	lease      time.Duration
+	maxWaiters int
+	maxWait    time.Duration
+
+	mu    sync.Mutex
+	local map[string]*endpointGate
+}
+
+// endpointGate coordinates this process's workers for one endpoint.
+type endpointGate struct {
+	waiters int
+	freed   chan struct{} // signalled when a local holder releases
 }
 
 // NewLimits returns limits with the given in-flight cap per endpoint; lease
 // bounds how long a slot is held by a worker that died.
 func NewLimits(rdb redis.UniversalClient, maxConcurrent int, lease time.Duration) *Limits {
-	return &Limits{rdb: rdb, rate: redis_rate.NewLimiter(rdb), maxConc: maxConcurrent, lease: lease}
+	return &Limits{
+		rdb: rdb, rate: redis_rate.NewLimiter(rdb), maxConc: maxConcurrent, lease: lease,
+		maxWaiters: max(2, maxConcurrent/2), maxWait: 2 * time.Second,
+		local: make(map[string]*endpointGate),
+	}
 }
 
 // Allow takes one token from the endpoint's bucket of perSecond; when none
@@ -52,9 +74,18 @@ if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
 end
 return 0`)
 
-// Acquire takes an in-flight slot for the endpoint; token identifies the
-// holder. It returns false when the endpoint already has its cap in flight.
-func (l *Limits) Acquire(ctx context.Context, endpointID, token string) (bool, error) {
+func (l *Limits) gate(endpointID string) *endpointGate {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	g, ok := l.local[endpointID]
+	if !ok {
+		g = &endpointGate{freed: make(chan struct{}, 1)}
+		l.local[endpointID] = g
+	}
+	return g
+}
+
+func (l *Limits) tryAcquire(ctx context.Context, endpointID, token string) (bool, error) {
 	now := time.Now()
 	n, err := acquireScript.Run(ctx, l.rdb, []string{"hookgate:inflight:" + endpointID},
 		now.UnixMilli(), now.Add(l.lease).UnixMilli(), l.maxConc, token, l.lease.Milliseconds()+1000).Int()
@@ -64,9 +95,54 @@ func (l *Limits) Acquire(ctx context.Context, endpointID, token string) (bool, e
 	return n == 1, nil
 }
 
-// Release frees the slot taken by token.
+// Acquire takes an in-flight slot for the endpoint; token identifies the
+// holder. It waits a bounded time when the endpoint is at its cap and few
+// workers wait already; false means "give the task back for later".
+func (l *Limits) Acquire(ctx context.Context, endpointID, token string) (bool, error) {
+	ok, err := l.tryAcquire(ctx, endpointID, token)
+	if ok || err != nil {
+		return ok, err
+	}
+	g := l.gate(endpointID)
+	l.mu.Lock()
+	if g.waiters >= l.maxWaiters {
+		l.mu.Unlock()
+		return false, nil
+	}
+	g.waiters++
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		g.waiters--
+		l.mu.Unlock()
+	}()
+	deadline := time.NewTimer(l.maxWait)
+	defer deadline.Stop()
+	poll := time.NewTicker(20 * time.Millisecond) // holders in other processes
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-deadline.C:
+			return false, nil
+		case <-g.freed:
+		case <-poll.C:
+		}
+		if ok, err := l.tryAcquire(ctx, endpointID, token); ok || err != nil {
+			return ok, err
+		}
+	}
+}
+
+// Release frees the slot taken by token and wakes one local waiter.
 func (l *Limits) Release(ctx context.Context, endpointID, token string) {
 	l.rdb.ZRem(context.WithoutCancel(ctx), "hookgate:inflight:"+endpointID, token)
+	g := l.gate(endpointID)
+	select {
+	case g.freed <- struct{}{}:
+	default:
+	}
 }
 
 // InFlight reports the endpoint's occupied slots (for stats and tests).

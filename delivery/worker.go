@@ -137,7 +137,7 @@ func (w *Worker) attempt(ctx context.Context, p attemptPayload) error {
 		return err
 	}
 	if !okSlot {
-		return &waitError{Delay: 250 * time.Millisecond, Reason: "endpoint at its concurrency cap"}
+		return &waitError{Delay: jitter(time.Second, 0.5), Reason: "endpoint at its concurrency cap"}
 	}
 	defer w.d.Limits.Release(ctx, ep.ID, token)
 

@@ -82,6 +82,8 @@ func isTLS(err error) bool {
 		errors.As(err, &uaerr), errors.As(err, &herr), errors.As(err, &cierr):
 		return true
 	}
-	// crypto/tls reports most handshake failures as plain errors.New("tls: …").
-	return strings.Contains(err.Error(), "tls: ")
+	// crypto/tls reports most handshake failures as plain errors.New("tls: …"),
+	// and net/http spots a plain-HTTP server behind an https URL.
+	msg := err.Error()
+	return strings.Contains(msg, "tls: ") || strings.Contains(msg, "server gave HTTP response to HTTPS client")
 }

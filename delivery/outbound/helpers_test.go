@@ -3,7 +3,6 @@ package outbound
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -169,13 +168,3 @@ func startServerOn(t testing.TB, addr string, h http.Handler) (*httptest.Server,
 	t.Cleanup(ts.Close)
 	return ts, cl
 }
-
-// isLoopback guards every test dial: tests must only touch loopback.
-func mustLoopbackURL(t testing.TB, raw string) {
-	t.Helper()
-	if !strings.HasPrefix(raw, "http://127.") && !strings.HasPrefix(raw, "https://127.") {
-		t.Fatalf("test URL %q is not loopback", raw)
-	}
-}
-
-var errTest = errors.New("test error")
