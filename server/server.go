@@ -98,6 +98,8 @@ func (s *Server) Routes() []Route {
 	return out
 }
 
+// routes registers every route. Each resource's routes live in the file
+// that handles them; this is the one list of groups.
 func (s *Server) routes() {
 	a := s.app
 	a.Get("/healthz", s.healthz)
@@ -107,23 +109,44 @@ func (s *Server) routes() {
 	}
 	a.Post("/ingest/odoo/:token", s.ingestOdoo)
 
+	public := a.Group("/v1")
+	s.routesPublicAuth(public) // signup, login: no bearer token
+
 	v1 := a.Group("/v1", s.authenticate)
+	s.routesEvents(v1)
+	s.routesPartnerSelf(v1)
+	s.routesEndpoints(v1)
+	s.routesDeliveries(v1)
+
+	ad := v1.Group("/admin")
+	s.routesAdmin(ad)
+}
+
+func (s *Server) routesEvents(v1 fiber.Router) {
 	v1.Post("/events", s.createEvent)
+}
+
+func (s *Server) routesPartnerSelf(v1 fiber.Router) {
 	v1.Get("/me", s.me)
 	v1.Get("/event-types", s.listEventTypes)
+}
 
+func (s *Server) routesEndpoints(v1 fiber.Router) {
 	v1.Get("/endpoints", s.listEndpoints)
 	v1.Post("/endpoints", s.createEndpoint)
 	v1.Get("/endpoints/:id", s.getEndpoint)
 	v1.Patch("/endpoints/:id", s.updateEndpoint)
 	v1.Delete("/endpoints/:id", s.deleteEndpoint)
+}
 
+func (s *Server) routesDeliveries(v1 fiber.Router) {
 	v1.Get("/deliveries", s.listDeliveries)
 	v1.Get("/deliveries/:id", s.getDelivery)
 	v1.Get("/deliveries/:id/attempts", s.listAttempts)
 	v1.Post("/deliveries/:id/retry", s.retryDelivery)
+}
 
-	ad := v1.Group("/admin")
+func (s *Server) routesAdmin(ad fiber.Router) {
 	ad.Get("/partners", s.listPartners)
 	ad.Post("/partners", s.createPartner)
 	ad.Get("/partners/:id", s.getPartner)

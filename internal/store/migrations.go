@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -17,6 +18,11 @@ type migration struct {
 	SQL     []string // {{bytes}}, {{bool}} are replaced per dialect
 }
 
+// migrations is every schema change. Version 1 is here; later versions
+// live beside the code that needs them (migrations_*.go) and register
+// themselves with register, so features can be added independently.
+// Reserved numbers: 2 partners/users/audit, 3 delivery log and jobs,
+// 4 Odoo connector, 5 delivery engine.
 var migrations = []migration{
 	{Version: 1, Name: "initial schema", SQL: []string{
 		`CREATE TABLE partners (
@@ -194,7 +200,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 	for _, v := range applied {
 		done[v] = true
 	}
-	for _, m := range migrations {
+	ordered := append([]migration(nil), migrations...)
+	sort.Slice(ordered, func(i, j int) bool { return ordered[i].Version < ordered[j].Version })
+	for i, m := range ordered {
+		if i > 0 && ordered[i-1].Version == m.Version {
+			return fmt.Errorf("store: two migrations with version %d", m.Version)
+		}
 		if done[m.Version] {
 			continue
 		}
@@ -227,3 +238,6 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v).Error
 	return v, err
 }
+
+// register adds a migration; called from init in migrations_*.go files.
+func register(m migration) { migrations = append(migrations, m) }
