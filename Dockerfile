@@ -8,7 +8,7 @@
 
 FROM golang:1.26 AS build
 WORKDIR /src
-ENV CGO_ENABLED=0 GOFLAGS=-mod=readonly
+ENV CGO_ENABLED=0
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
@@ -23,7 +23,9 @@ COPY --from=build /out/hookgate /hookgate
 # The data dir must belong to the nonroot user (65532) so a fresh volume
 # inherits that owner: SQLite, a generated master key and Redis files live here.
 COPY --from=build --chown=65532:65532 /out/data /data
+# Set HOOKGATE_PUBLIC_URL to the address Odoo reaches: ingest URLs are built from it.
 ENV HOOKGATE_ADDR=0.0.0.0:8080 \
+    HOOKGATE_PUBLIC_URL=http://localhost:8080 \
     HOOKGATE_DATA_DIR=/data
 VOLUME ["/data"]
 EXPOSE 8080

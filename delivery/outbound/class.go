@@ -15,19 +15,32 @@ import (
 // Class is an error class recorded on delivery attempts.
 type Class string
 
-// Error classes. ClassOf never returns ClassHTTPStatus: callers use it for
-// attempts that got a status they count as a failure.
+// Error classes.
 const (
-	ClassNone              Class = ""
-	ClassTimeout           Class = "timeout"
+	// ClassNone: no error.
+	ClassNone Class = ""
+	// ClassTimeout: the attempt's total timeout (or a connect or TLS
+	// handshake timeout) expired before a status arrived.
+	ClassTimeout Class = "timeout"
+	// ClassConnectionRefused: nothing listens on the target port.
 	ClassConnectionRefused Class = "connection_refused"
-	ClassConnectionReset   Class = "connection_reset"
-	ClassTLS               Class = "tls"
-	ClassDNS               Class = "dns"
-	ClassBlockedTarget     Class = "blocked_target"
-	ClassHTTPStatus        Class = "http_status"
-	ClassInvalidURL        Class = "invalid_url"
-	ClassNetwork           Class = "network"
+	// ClassConnectionReset: the peer reset or closed the connection before
+	// sending a status.
+	ClassConnectionReset Class = "connection_reset"
+	// ClassTLS: the TLS handshake failed (certificate, protocol, or a plain
+	// HTTP server behind an https URL).
+	ClassTLS Class = "tls"
+	// ClassDNS: the host name did not resolve.
+	ClassDNS Class = "dns"
+	// ClassBlockedTarget: the SSRF guard refused the address.
+	ClassBlockedTarget Class = "blocked_target"
+	// ClassHTTPStatus: a status was obtained but counts as a failure; set by
+	// callers, never returned by ClassOf.
+	ClassHTTPStatus Class = "http_status"
+	// ClassInvalidURL: the target URL is malformed or unsupported.
+	ClassInvalidURL Class = "invalid_url"
+	// ClassNetwork: any other transport failure.
+	ClassNetwork Class = "network"
 )
 
 // ClassOf classifies an error returned by [Client.Do]. It returns ClassNone

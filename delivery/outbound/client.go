@@ -22,10 +22,14 @@ const MaxBody = 64 << 10
 
 // Defaults applied by [New] and [Client.Do] to zero-valued settings.
 const (
-	DefaultConnectTimeout      = 5 * time.Second
+	// DefaultConnectTimeout bounds each TCP connect.
+	DefaultConnectTimeout = 5 * time.Second
+	// DefaultMaxIdleConnsPerHost is the keep-alive pool size per host.
 	DefaultMaxIdleConnsPerHost = 64
-	DefaultUserAgent           = "hookgate/1"
-	DefaultTimeout             = 15 * time.Second
+	// DefaultUserAgent is sent when a request carries no User-Agent.
+	DefaultUserAgent = "hookgate/1"
+	// DefaultTimeout bounds a whole attempt (DESIGN.md §6).
+	DefaultTimeout = 15 * time.Second
 )
 
 // maxDrain bounds how much of a response body beyond MaxBody is read and

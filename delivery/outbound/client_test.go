@@ -3,6 +3,7 @@ package outbound
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -70,6 +71,31 @@ func TestDoSuccess(t *testing.T) {
 	}
 	if diff := cmp.Diff(http.Header{"Content-Type": {"application/json"}, "Webhook-Id": {"msg_1"}}, hdr); diff != "" {
 		t.Errorf("caller's headers were modified (-want +got):\n%s", diff)
+	}
+}
+
+// TestDoHTTP2 checks that HTTP/2 is negotiated over TLS with the guarded
+// dialer in place.
+func TestDoHTTP2(t *testing.T) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "HTTP/%d", r.ProtoMajor)
+	}))
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	c := newTestClient(t, "127.0.0.1/32")
+	pool := x509.NewCertPool()
+	pool.AddCert(ts.Certificate())
+	c.transport.TLSClientConfig.RootCAs = pool // before first use
+
+	for range 2 {
+		resp, err := c.Do(context.Background(), Request{URL: ts.URL, Body: []byte("{}")})
+		if err != nil {
+			t.Fatalf("Do: %v", err)
+		}
+		if got := string(resp.Body); got != "HTTP/2" {
+			t.Errorf("server saw %s, want HTTP/2", got)
+		}
 	}
 }
 
