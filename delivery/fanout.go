@@ -21,6 +21,12 @@ type FanOutDeps struct {
 	Log      *slog.Logger
 	// Observe, when set, is told of every delivery created (metrics).
 	Observe func(d domain.Delivery)
+	// Quota, when set, holds deliveries beyond a partner's monthly quota.
+	Quota QuotaGate
+	// Enricher, when set, names the events that must be enriched (Odoo
+	// connector) before fan-out: FanOut enqueues TaskEnrich for them
+	// instead of fanning them out, and the task fans them out once done.
+	Enricher Enricher
 }
 
 // Dispatcher turns accepted events into deliveries: it matches each event
@@ -98,30 +104,35 @@ func (f *Dispatcher) loop(ctx context.Context) {
 // FanOut records and enqueues the deliveries of events. It is idempotent:
 // deliveries that exist already are not created or enqueued twice.
 func (f *Dispatcher) FanOut(ctx context.Context, events []domain.Event) error {
+	if events = f.holdForEnrichment(ctx, events); len(events) == 0 {
+		return nil
+	}
 	now := time.Now().UTC()
 	eventIDs := make([]string, len(events))
 	var ds []domain.Delivery
 	for i, e := range events {
 		eventIDs[i] = e.ID
-		for _, rt := range f.d.Routes.Matching(e.Type) {
+		for _, rt := range f.d.Routes.Matching(e.Type, e.PartnerID) {
 			d := domain.Delivery{
 				ID: ids.NewAt(ids.Delivery, now), EventID: e.ID, EndpointID: rt.Endpoint.ID,
 				PartnerID: rt.Endpoint.PartnerID, EventType: e.Type, Status: domain.DeliveryPending,
 				CreatedAt: now, UpdatedAt: now,
 			}
-			switch {
-			case rt.PartnerStatus == domain.PartnerSuspended:
-				d.Status, d.HeldReason = domain.DeliveryHeld, "partner_suspended"
-			case rt.Endpoint.Status == domain.EndpointPaused:
-				d.Status, d.HeldReason = domain.DeliveryHeld, "endpoint_paused"
-			default:
+			if reason := holdReason(rt); reason != "" {
+				d.Status, d.HeldReason = domain.DeliveryHeld, reason
+			} else {
 				t := now
 				d.NextAttemptAt = &t
 			}
 			ds = append(ds, d)
 		}
 	}
+	quota, err := f.admitQuota(ctx, ds, now) // holds what exceeds a monthly quota
+	if err != nil {
+		return err
+	}
 	created, err := f.d.Store.FanOut(ctx, eventIDs, ds)
+	quota.settle(ctx, created, err)
 	if err != nil {
 		return err
 	}
@@ -140,8 +151,7 @@ func (f *Dispatcher) enqueueAll(ctx context.Context, ds []domain.Delivery) error
 		if d.Status != domain.DeliveryPending {
 			continue
 		}
-		id := d.ID
-		g.Go(func() error { return f.d.Enqueuer.Enqueue(gctx, id, time.Time{}) })
+		g.Go(func() error { return f.d.Enqueuer.EnqueueFor(gctx, d, time.Time{}) })
 	}
 	// A failed enqueue is not lost: the delivery is pending in the
 	// database and the sweeper enqueues it.

@@ -135,9 +135,16 @@ func (l *Limits) Acquire(ctx context.Context, endpointID, token string) (bool, e
 	}
 }
 
-// Release frees the slot taken by token and wakes one local waiter.
-func (l *Limits) Release(ctx context.Context, endpointID, token string) {
-	l.rdb.ZRem(context.WithoutCancel(ctx), "hookgate:inflight:"+endpointID, token)
+// Release frees the slot taken by token and wakes one local waiter. also,
+// when set, adds commands to the same pipelined round trip.
+func (l *Limits) Release(ctx context.Context, endpointID, token string, also func(redis.Pipeliner)) {
+	ctx = context.WithoutCancel(ctx)
+	pipe := l.rdb.Pipeline()
+	pipe.ZRem(ctx, "hookgate:inflight:"+endpointID, token)
+	if also != nil {
+		also(pipe)
+	}
+	_, _ = pipe.Exec(ctx)
 	g := l.gate(endpointID)
 	select {
 	case g.freed <- struct{}{}:

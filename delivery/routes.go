@@ -68,6 +68,11 @@ func (r *Routes) Reload(ctx context.Context) error {
 	snap := &routeSnapshot{byID: make(map[string]*Route, len(rows)), all: make([]*Route, 0, len(rows))}
 	for _, row := range rows {
 		rt := &Route{Route: row}
+		if row.Secrets.Ed25519 != "" {
+			if k, err := signer.ParseEd25519Private(row.Secrets.Ed25519); err == nil {
+				rt.Signer.Ed25519 = append(rt.Signer.Ed25519, k)
+			}
+		}
 		if sec, err := signer.ParseSecret(row.Secrets.Current); err == nil {
 			rt.Signer.Secrets = append(rt.Signer.Secrets, sec)
 		}
@@ -104,10 +109,21 @@ func (r *Routes) Get(endpointID string) (*Route, bool) {
 
 // Matching returns the routes an event of type t fans out to: live
 // endpoints (not disabled) of active or suspended partners whose patterns
-// and entitlements both match. The result is cached per type until the
-// next reload.
-func (r *Routes) Matching(t string) []*Route {
+// and entitlements both match. An operational event (partnerID set) goes
+// only to that partner's endpoints that subscribe to it, whatever the
+// entitlements. The result is cached per type until the next reload.
+func (r *Routes) Matching(t, partnerID string) []*Route {
 	snap := r.snap.Load()
+	if partnerID != "" {
+		var out []*Route
+		for _, rt := range snap.all {
+			if rt.Endpoint.PartnerID == partnerID && rt.Endpoint.Status != domain.EndpointDisabled &&
+				subscribesExplicitly(rt.Endpoint.EventTypes, t) {
+				out = append(out, rt)
+			}
+		}
+		return out
+	}
 	if v, ok := snap.byType.Load(t); ok {
 		return v.([]*Route)
 	}
@@ -149,4 +165,15 @@ func (r *Routes) Run(ctx context.Context, refreshEvery time.Duration) {
 			r.log.WarnContext(ctx, "routes reload failed", "error", err)
 		}
 	}
+}
+
+// subscribesExplicitly is MatchAny without the catch-all "*": operational
+// events go only to endpoints that asked for them.
+func subscribesExplicitly(patterns []string, t string) bool {
+	for _, p := range patterns {
+		if p != "*" && domain.MatchPattern(p, t) {
+			return true
+		}
+	}
+	return false
 }

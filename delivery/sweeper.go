@@ -28,9 +28,6 @@ type Sweeper struct {
 
 // Run sweeps every Interval until ctx ends.
 func (s *Sweeper) Run(ctx context.Context) {
-	if s.Grace <= 0 {
-		s.Grace = 10 * time.Second
-	}
 	t := time.NewTicker(s.Interval)
 	defer t.Stop()
 	for {
@@ -55,7 +52,11 @@ func (s *Sweeper) Run(ctx context.Context) {
 // handed back to the pipeline.
 func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	n := 0
-	cutoff := time.Now().Add(-s.Grace)
+	grace := s.Grace
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	cutoff := time.Now().Add(-grace)
 	for {
 		evs, err := s.Store.UnfannedEvents(ctx, cutoff, 500)
 		if err != nil {

@@ -24,7 +24,10 @@ const (
 // attemptPayload is the queue payload: ids only, never data.
 type attemptPayload struct {
 	DeliveryID string         `json:"d"`
+	EndpointID string         `json:"e,omitempty"`
 	Trigger    domain.Trigger `json:"t,omitempty"`
+	// Probe marks the half-open probe of a circuit-open endpoint.
+	Probe bool `json:"p,omitempty"`
 }
 
 // Enqueuer puts delivery attempts on the queue.
@@ -46,6 +49,13 @@ func (e *Enqueuer) Enqueue(ctx context.Context, deliveryID string, at time.Time)
 	return e.enqueue(ctx, deliveryID, deliveryID, domain.TriggerScheduled, at)
 }
 
+// EnqueueFor is Enqueue for a delivery whose endpoint is known: the task
+// carries the endpoint id, so a throttled or busy endpoint's tasks are
+// turned back before any database read.
+func (e *Enqueuer) EnqueueFor(ctx context.Context, d domain.Delivery, at time.Time) error {
+	return e.enqueuePayload(ctx, d.ID, attemptPayload{DeliveryID: d.ID, EndpointID: d.EndpointID, Trigger: domain.TriggerScheduled}, at)
+}
+
 // EnqueueTriggered schedules an extra attempt now (manual retry, recover,
 // replay, test), with its own task id so it never collides with the
 // delivery's scheduled task.
@@ -53,8 +63,19 @@ func (e *Enqueuer) EnqueueTriggered(ctx context.Context, deliveryID string, trig
 	return e.enqueue(ctx, ids.New("task"), deliveryID, trigger, time.Time{})
 }
 
+// EnqueueProbe schedules the half-open probe of a circuit-open endpoint:
+// the delivery's scheduled attempt, made although the endpoint is paused.
+func (e *Enqueuer) EnqueueProbe(ctx context.Context, deliveryID string) error {
+	return e.enqueuePayload(ctx, deliveryID, attemptPayload{DeliveryID: deliveryID, Trigger: domain.TriggerScheduled, Probe: true}, time.Time{})
+}
+
 func (e *Enqueuer) enqueue(ctx context.Context, taskID, deliveryID string, trigger domain.Trigger, at time.Time) error {
-	p, _ := json.Marshal(attemptPayload{DeliveryID: deliveryID, Trigger: trigger})
+	return e.enqueuePayload(ctx, taskID, attemptPayload{DeliveryID: deliveryID, Trigger: trigger}, at)
+}
+
+func (e *Enqueuer) enqueuePayload(ctx context.Context, taskID string, ap attemptPayload, at time.Time) error {
+	deliveryID := ap.DeliveryID
+	p, _ := json.Marshal(ap)
 	opts := []asynq.Option{
 		asynq.TaskID(taskID), asynq.Queue(QueueDeliveries),
 		asynq.MaxRetry(1 << 30), asynq.Timeout(e.taskTimeout),

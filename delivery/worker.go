@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/hookgate/hookgate/delivery/outbound"
 	"github.com/hookgate/hookgate/internal/domain"
@@ -25,12 +26,10 @@ type WorkerDeps struct {
 	Client  *outbound.Client
 	Writer  *Writer
 	Limits  *Limits
+	Breaker *Breaker
 	Policy  Policy
 	Timeout time.Duration // default per-attempt timeout
 	Log     *slog.Logger
-	// OnEndpointChange is called after the worker changes an endpoint's
-	// status (410 Gone), so routing tables can be refreshed.
-	OnEndpointChange func(ctx context.Context)
 	// Observe, when set, is told of every attempt (metrics).
 	Observe func(a domain.Attempt, status domain.DeliveryStatus, eventReceived time.Time)
 	// Now is the clock (tests); nil means time.Now.
@@ -55,6 +54,8 @@ func NewWorker(d WorkerDeps) (*Worker, error) {
 		return nil, errors.New("delivery: Writer is required")
 	case d.Limits == nil:
 		return nil, errors.New("delivery: Limits is required")
+	case d.Breaker == nil:
+		return nil, errors.New("delivery: Breaker is required")
 	case d.Log == nil:
 		return nil, errors.New("delivery: Log is required")
 	}
@@ -83,6 +84,24 @@ func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 
 func (w *Worker) attempt(ctx context.Context, p attemptPayload) error {
 	log := w.d.Log.With("delivery_id", p.DeliveryID, "trigger", p.Trigger)
+	scheduled := p.Trigger == domain.TriggerScheduled
+
+	// Limits first, from the in-memory route, so a throttled or busy
+	// endpoint's tasks cost no database read: waiting never consumes an
+	// attempt. (Tasks enqueued before the payload carried the endpoint id
+	// skip this early check and are limited below.)
+	var lease *slotLease
+	if p.EndpointID != "" {
+		if rt, ok := w.d.Routes.Get(p.EndpointID); ok && (!scheduled || p.Probe || holdReason(rt) == "") {
+			l, err := w.limit(ctx, rt)
+			if err != nil {
+				return err
+			}
+			lease = l
+			defer lease.release(nil)
+		}
+	}
+
 	work, err := w.d.Store.DeliveryWork(ctx, p.DeliveryID)
 	if errors.Is(err, domain.ErrNotFound) {
 		log.WarnContext(ctx, "task for unknown delivery dropped")
@@ -92,9 +111,14 @@ func (w *Worker) attempt(ctx context.Context, p attemptPayload) error {
 		return err // database trouble: asynq retries with backoff
 	}
 	d := work.Delivery
-	scheduled := p.Trigger == domain.TriggerScheduled
 	if scheduled && d.Status != domain.DeliveryPending {
 		return nil // done, failed, or held meanwhile: nothing to do
+	}
+	if len(work.Payload) == 0 {
+		// Retention purged the event's payload (it never purges one a
+		// pending or held delivery still needs): there is nothing to send.
+		log.WarnContext(ctx, "event payload purged by retention; attempt dropped")
+		return nil
 	}
 	rt, ok := w.d.Routes.Get(d.EndpointID)
 	if !ok {
@@ -113,33 +137,18 @@ func (w *Worker) attempt(ctx context.Context, p attemptPayload) error {
 		return nil
 	}
 	ep := rt.Endpoint
-	if scheduled {
+	if scheduled && !p.Probe {
 		if reason := holdReason(rt); reason != "" {
 			return w.d.Store.SetDeliveryState(ctx, d.ID, domain.DeliveryHeld, reason, nil)
 		}
 	}
-
-	// Limits: waiting never consumes an attempt.
-	rate := ep.RateLimitPerSecond
-	if q := rt.Quota.MaxRatePerSecond; q > 0 && (rate == 0 || rate > q) {
-		rate = q
+	if lease == nil || lease.endpointID != ep.ID {
+		if lease, err = w.limit(ctx, rt); err != nil {
+			return err
+		}
+		defer lease.release(nil)
 	}
-	okRate, wait, err := w.d.Limits.Allow(ctx, ep.ID, rate)
-	if err != nil {
-		return err
-	}
-	if !okRate {
-		return &waitError{Delay: wait, Reason: "rate limited"}
-	}
-	token := ids.New("lease")
-	okSlot, err := w.d.Limits.Acquire(ctx, ep.ID, token)
-	if err != nil {
-		return err
-	}
-	if !okSlot {
-		return &waitError{Delay: jitter(time.Second, 0.5), Reason: "endpoint at its concurrency cap"}
-	}
-	defer w.d.Limits.Release(ctx, ep.ID, token)
+	release := lease.release
 
 	number := d.Attempts + 1
 	now := w.d.Now()
@@ -163,7 +172,7 @@ func (w *Worker) attempt(ctx context.Context, p attemptPayload) error {
 	a := domain.Attempt{
 		ID: ids.New(ids.Attempt), DeliveryID: d.ID, EndpointID: ep.ID, PartnerID: d.PartnerID,
 		Number: number, Trigger: p.Trigger, StartedAt: now, Duration: resp.Duration,
-		RequestURL: ep.URL, RequestHeaders: flatten(h), ResponseStatus: resp.Status,
+		RequestURL: domain.RedactURL(ep.URL), RequestHeaders: domain.RedactHeaders(flatten(h), ep.Headers), ResponseStatus: resp.Status,
 		ResponseHeaders: flatten(resp.Headers), ResponseBody: resp.Body,
 	}
 	success := sendErr == nil && resp.Status >= 200 && resp.Status < 300
@@ -183,9 +192,11 @@ func (w *Worker) attempt(ctx context.Context, p attemptPayload) error {
 		out.Status = domain.DeliverySucceeded
 	case !scheduled:
 		// An extra attempt (manual, recover, replay) that failed leaves a
-		// pending delivery on its schedule and anything else failed.
+		// pending delivery on its schedule and anything else failed (a
+		// pending delivery with nothing scheduled — a test send, a replay's
+		// new delivery — waited for this attempt alone).
 		out.Status = domain.DeliveryFailed
-		if d.Status == domain.DeliveryPending {
+		if d.Status == domain.DeliveryPending && d.NextAttemptAt != nil {
 			out.Status, out.NextAttemptAt = domain.DeliveryPending, d.NextAttemptAt
 		}
 	case resp.Status == http.StatusGone:
@@ -210,8 +221,30 @@ func (w *Worker) attempt(ctx context.Context, p attemptPayload) error {
 	if w.d.Observe != nil {
 		w.d.Observe(a, out.Status, ids.Time(d.EventID))
 	}
-	if resp.Status == http.StatusGone && sendErr == nil {
-		w.disable(ctx, ep, "endpoint answered 410 Gone")
+	// Circuit breaker and operational events.
+	br := w.d.Breaker
+	switch {
+	case success:
+		release(func(pipe redis.Pipeliner) { br.onSuccess(pipe, ep.ID) })
+		if p.Probe {
+			br.probeResult(ctx, rt, true)
+		}
+	case resp.Status == http.StatusGone && sendErr == nil:
+		release(nil)
+		br.disable(ctx, ep, domain.ReasonGone, "the endpoint answered 410 Gone", nil)
+	case scheduled:
+		release(nil)
+		if p.Probe {
+			br.probeResult(ctx, rt, false)
+		} else {
+			br.onFailure(ctx, rt)
+		}
+	}
+	if scheduled && out.Status == domain.DeliveryFailed && !IsOperational(d.EventType) {
+		br.emit(ctx, d.PartnerID, OpsDeliveryExhausted, map[string]any{
+			"delivery_id": d.ID, "event_id": d.EventID, "event_type": d.EventType, "endpoint_id": ep.ID,
+			"attempts": number, "last_response_status": resp.Status, "last_error": a.Error,
+		})
 	}
 	if retry > 0 {
 		return &retryError{Delay: retry}
@@ -219,28 +252,19 @@ func (w *Worker) attempt(ctx context.Context, p attemptPayload) error {
 	return nil
 }
 
+// holdReason says why a delivery to rt must wait, or "" when it may go.
 func holdReason(rt *Route) string {
 	switch {
 	case rt.PartnerStatus == domain.PartnerSuspended:
 		return "partner_suspended"
+	case rt.Endpoint.Status == domain.EndpointPaused && rt.Endpoint.StatusReason == domain.ReasonCircuitOpen:
+		return domain.ReasonCircuitOpen
 	case rt.Endpoint.Status == domain.EndpointPaused:
 		return "endpoint_paused"
 	case rt.Endpoint.Status == domain.EndpointDisabled:
 		return "endpoint_disabled"
 	}
 	return ""
-}
-
-func (w *Worker) disable(ctx context.Context, ep domain.Endpoint, reason string) {
-	ep.Status, ep.StatusReason = domain.EndpointDisabled, reason
-	if err := w.d.Store.UpdateEndpoint(ctx, ep); err != nil {
-		w.d.Log.ErrorContext(ctx, "cannot disable endpoint", "endpoint_id", ep.ID, "error", err)
-		return
-	}
-	w.d.Log.WarnContext(ctx, "endpoint disabled", "endpoint_id", ep.ID, "reason", reason)
-	if w.d.OnEndpointChange != nil {
-		w.d.OnEndpointChange(ctx)
-	}
 }
 
 func flatten(h http.Header) map[string]string {
@@ -257,4 +281,51 @@ func flatten(h http.Header) map[string]string {
 		out[http.CanonicalHeaderKey(k)] = string(b)
 	}
 	return out
+}
+
+// slotLease is a held concurrency slot of one endpoint.
+type slotLease struct {
+	w          *Worker
+	ctx        context.Context
+	endpointID string
+	token      string
+	done       bool
+}
+
+// release frees the slot once; also adds commands to the same round trip.
+func (l *slotLease) release(also func(redis.Pipeliner)) {
+	if l.done {
+		return
+	}
+	l.done = true
+	l.w.d.Limits.Release(l.ctx, l.endpointID, l.token, also)
+}
+
+// limit applies the endpoint's rate limit (capped by the partner's quota)
+// and takes one of its concurrency slots; a *waitError asks asynq to run
+// the task later without counting a failure.
+func (w *Worker) limit(ctx context.Context, rt *Route) (*slotLease, error) {
+	ep := rt.Endpoint
+	rate := ep.RateLimitPerSecond
+	if q := rt.Quota.MaxRatePerSecond; q > 0 && (rate == 0 || rate > q) {
+		rate = q
+	}
+	okRate, wait, err := w.d.Limits.Allow(ctx, ep.ID, rate)
+	if err != nil {
+		return nil, err
+	}
+	if !okRate {
+		return nil, &waitError{Delay: wait, Reason: "rate limited"}
+	}
+	token := ids.New("lease")
+	okSlot, err := w.d.Limits.Acquire(ctx, ep.ID, token)
+	if err != nil {
+		return nil, err
+	}
+	if !okSlot {
+		// Busy endpoint: come back later, spread out so a large backlog
+		// does not churn through the queue.
+		return nil, &waitError{Delay: jitter(3*time.Second, 0.5), Reason: "endpoint at its concurrency cap"}
+	}
+	return &slotLease{w: w, ctx: ctx, endpointID: ep.ID, token: token}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hookgate/hookgate/internal/store"
@@ -56,9 +57,22 @@ func (w *Writer) Record(ctx context.Context, o store.Outcome) error {
 	}
 }
 
-// Run commits batches until ctx ends, then flushes what is queued.
-func (w *Writer) Run(ctx context.Context) {
+// Run commits batches from `parallel` loops until ctx ends, then flushes
+// what is queued. Two loops let one batch commit while the next gathers.
+func (w *Writer) Run(ctx context.Context, parallel int) {
 	defer close(w.stopped)
+	var wg sync.WaitGroup
+	for range max(parallel, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.loop(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+func (w *Writer) loop(ctx context.Context) {
 	batch := make([]outcomeReq, 0, w.maxBatch)
 	for {
 		var first outcomeReq

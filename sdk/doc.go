@@ -1,6 +1,26 @@
 // Package sdk is the Go SDK for hookgate: a client for the hookgate API and
 // verification of the webhooks hookgate delivers.
 //
+// # Client
+//
+// [NewClient] returns a [Client] for every partner, admin and public
+// operation of the API. Every method takes a context; error answers are
+// [*APIError] values decoded from the RFC 9457 problem document, matched
+// with errors.Is against [ErrNotFound], [ErrUnauthorized], [ErrForbidden],
+// [ErrConflict], [ErrValidation], [ErrRateLimited] and the other sentinels.
+// Idempotent calls are retried on 429, 502, 503, 504 and network errors with
+// exponential backoff and jitter, honouring Retry-After; [Client.CreateEvent]
+// is retried only when it carries an idempotency key. Lists come as one
+// [Page] at a time (ListDeliveries, …) or as iterators over every page:
+//
+//	client := sdk.NewClient("https://hookgate.example.com", os.Getenv("HOOKGATE_API_KEY"))
+//	for d, err := range client.Deliveries(ctx, sdk.DeliveryListParams{Status: sdk.DeliveryFailed}) {
+//		if err != nil { return err }
+//		if _, err := client.RetryDelivery(ctx, d.ID); err != nil { return err }
+//	}
+//
+// # Webhooks
+//
 // Webhooks follow Standard Webhooks (https://www.standardwebhooks.com). A
 // partner builds one [Verifier] from the endpoint's "whsec_" secrets (and/or
 // "whpk_" ed25519 public keys) and either calls [Verifier.Verify] or

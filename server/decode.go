@@ -167,3 +167,41 @@ func formatDurations(ds []time.Duration) []string {
 	}
 	return out
 }
+
+// timestamp is an RFC 3339 time in a request body whose parse error names
+// its field (encoding/json's own time error does not).
+type timestamp struct {
+	time.Time
+	field string
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *timestamp) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return &fieldErr{t.field, "must be an RFC 3339 time string such as 2025-03-14T09:41:07Z"}
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return &fieldErr{t.field, fmt.Sprintf("%q is not an RFC 3339 time such as 2025-03-14T09:41:07Z", s)}
+	}
+	t.Time = v
+	return nil
+}
+
+// occurredAt and expiresAt name their field in errors.
+type occurredAt struct{ timestamp }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *occurredAt) UnmarshalJSON(b []byte) error {
+	t.field = "occurred_at"
+	return t.timestamp.UnmarshalJSON(b)
+}
+
+type expiresAt struct{ timestamp }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *expiresAt) UnmarshalJSON(b []byte) error {
+	t.field = "expires_at"
+	return t.timestamp.UnmarshalJSON(b)
+}

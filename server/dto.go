@@ -109,6 +109,9 @@ type EndpointDTO struct {
 	RetrySchedule      []string          `json:"retry_schedule"`
 	TimeoutSeconds     int               `json:"timeout_seconds"`
 	Headers            map[string]string `json:"headers"`
+	Ed25519Signing     bool              `json:"ed25519_signing"`
+	FailingSince       *time.Time        `json:"failing_since"`
+	NextProbeAt        *time.Time        `json:"next_probe_at"`
 	CreatedAt          time.Time         `json:"created_at"`
 	UpdatedAt          time.Time         `json:"updated_at"`
 	Secret             string            `json:"secret,omitempty"`
@@ -123,6 +126,7 @@ func endpointDTO(e domain.Endpoint) EndpointDTO {
 		ID: e.ID, URL: e.URL, Description: e.Description, EventTypes: e.EventTypes, Status: string(e.Status),
 		StatusReason: e.StatusReason, RateLimitPerSecond: e.RateLimitPerSecond,
 		RetrySchedule: formatDurations(e.RetrySchedule), TimeoutSeconds: e.TimeoutSeconds, Headers: h,
+		Ed25519Signing: e.Ed25519, FailingSince: e.FailingSince, NextProbeAt: e.NextProbeAt,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 	}
 }

@@ -59,7 +59,7 @@ type createEventReq struct {
 	Type           string          `json:"type"`
 	Data           json.RawMessage `json:"data"`
 	IdempotencyKey string          `json:"idempotency_key"`
-	OccurredAt     *time.Time      `json:"occurred_at"`
+	OccurredAt     *occurredAt     `json:"occurred_at"`
 }
 
 func (s *Server) createEvent(c *fiber.Ctx) error {
@@ -74,9 +74,11 @@ func (s *Server) createEvent(c *fiber.Ctx) error {
 		}
 		key = h
 	}
-	res, err := s.svc.IngestEvent(c.UserContext(), principal(c), service.EventInput{
-		Type: req.Type, Data: req.Data, IdempotencyKey: key, OccurredAt: req.OccurredAt,
-	})
+	in := service.EventInput{Type: req.Type, Data: req.Data, IdempotencyKey: key}
+	if req.OccurredAt != nil {
+		in.OccurredAt = &req.OccurredAt.Time
+	}
+	res, err := s.svc.IngestEvent(c.UserContext(), principal(c), in)
 	if err != nil {
 		return err
 	}
@@ -120,6 +122,7 @@ type endpointReq struct {
 	RetrySchedule      *durations         `json:"retry_schedule"`
 	TimeoutSeconds     *int               `json:"timeout_seconds"`
 	Headers            *map[string]string `json:"headers"`
+	Ed25519Signing     *bool              `json:"ed25519_signing"`
 }
 
 func (s *Server) createEndpoint(c *fiber.Ctx) error {
@@ -135,6 +138,9 @@ func (s *Server) createEndpoint(c *fiber.Ctx) error {
 	}
 	if req.Status != nil {
 		return invalidBody("status", "is set with PATCH after creation")
+	}
+	if req.Ed25519Signing != nil {
+		return invalidBody("ed25519_signing", "is set with PATCH after creation")
 	}
 	in := service.EndpointInput{URL: *req.URL, EventTypes: *req.EventTypes}
 	if req.Description != nil {
@@ -193,6 +199,7 @@ func (s *Server) updateEndpoint(c *fiber.Ctx) error {
 	in := service.EndpointPatch{
 		URL: req.URL, Description: req.Description, EventTypes: req.EventTypes,
 		RateLimitPerSecond: req.RateLimitPerSecond, TimeoutSeconds: req.TimeoutSeconds, Headers: req.Headers,
+		Ed25519: req.Ed25519Signing,
 	}
 	if req.Status != nil {
 		st := domain.EndpointStatus(*req.Status)
@@ -231,10 +238,14 @@ func (s *Server) listDeliveries(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.svc.ListDeliveries(c.UserContext(), principal(c), service.DeliveryQuery{
+	q := service.DeliveryQuery{
 		EndpointID: c.Query("endpoint_id"), EventID: c.Query("event_id"), EventType: c.Query("event_type"),
 		Status: c.Query("status"), Since: since, Until: until, Cursor: c.Query("cursor"), Limit: limit,
-	})
+	}
+	if format := exportFormat(c); format != "" {
+		return s.exportDeliveries(c, q, format)
+	}
+	page, err := s.svc.ListDeliveries(c.UserContext(), principal(c), q)
 	if err != nil {
 		return err
 	}
@@ -251,8 +262,9 @@ func (s *Server) getDelivery(c *fiber.Ctx) error {
 		return err
 	}
 	dto := deliveryDTO(d.Delivery)
-	if len(d.Event.Payload) > 0 {
-		dto.Event = d.Event.Payload
+	dto.Event = d.Event.Payload
+	if len(dto.Event) == 0 {
+		dto.Event = json.RawMessage("null") // purged by retention
 	}
 	return c.JSON(dto)
 }
@@ -373,7 +385,7 @@ func (s *Server) updatePartner(c *fiber.Ctx) error {
 type apiKeyReq struct {
 	Name      string     `json:"name"`
 	Scopes    []string   `json:"scopes"`
-	ExpiresAt *time.Time `json:"expires_at"`
+	ExpiresAt *expiresAt `json:"expires_at"`
 }
 
 func (s *Server) createPartnerKey(c *fiber.Ctx) error {
@@ -385,9 +397,11 @@ func (s *Server) createPartnerKey(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	k, secret, err := s.svc.IssueAPIKey(c.UserContext(), p, c.Params("id"), service.APIKeyInput{
-		Name: req.Name, Scopes: req.Scopes, ExpiresAt: req.ExpiresAt,
-	})
+	in := service.APIKeyInput{Name: req.Name, Scopes: req.Scopes}
+	if req.ExpiresAt != nil {
+		in.ExpiresAt = &req.ExpiresAt.Time
+	}
+	k, secret, err := s.svc.IssueAPIKey(c.UserContext(), p, c.Params("id"), in)
 	if err != nil {
 		return err
 	}
@@ -418,23 +432,23 @@ func (s *Server) createSource(c *fiber.Ctx) error {
 }
 
 func (s *Server) listSources(c *fiber.Ctx) error {
-	srcs, err := s.svc.ListSources(c.UserContext(), principal(c))
+	views, err := s.svc.SourceViews(c.UserContext(), principal(c))
 	if err != nil {
 		return err
 	}
-	out := make([]SourceDTO, len(srcs))
-	for i, x := range srcs {
-		out[i] = sourceDTO(x)
+	out := make([]SourceDetailDTO, len(views))
+	for i, v := range views {
+		out[i] = sourceDetailDTO(v)
 	}
 	return list(c, out, "")
 }
 
 func (s *Server) getSource(c *fiber.Ctx) error {
-	src, err := s.svc.GetSource(c.UserContext(), principal(c), c.Params("id"))
+	v, err := s.svc.SourceView(c.UserContext(), principal(c), c.Params("id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(sourceDTO(src))
+	return c.JSON(sourceDetailDTO(v))
 }
 
 type rotateReq struct {
@@ -450,6 +464,9 @@ func (s *Server) rotateSourceToken(c *fiber.Ctx) error {
 	}
 	grace := 24 * time.Hour
 	if req.GracePeriodSeconds != nil {
+		if g := *req.GracePeriodSeconds; g < 0 || g > 7*24*3600 {
+			return invalidBody("grace_period_seconds", "must be from 0 to 604800 (7 days)")
+		}
 		grace = time.Duration(*req.GracePeriodSeconds) * time.Second
 	}
 	cs, err := s.svc.RotateSourceToken(c.UserContext(), principal(c), c.Params("id"), grace)

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hookgate/hookgate/internal/app"
 	"github.com/hookgate/hookgate/internal/apptest"
 	"github.com/hookgate/hookgate/internal/catalog"
 )
@@ -74,7 +75,8 @@ func openAPIPath(t *testing.T, p string) string {
 // server registers (the portal aside).
 func TestOpenAPIRoutes(t *testing.T) {
 	doc := loadSpec(t)
-	g := apptest.Start(t, apptest.Options{SQLite: true})
+	// API mode: the HTTP side alone is enough to list the routes.
+	g := apptest.Start(t, apptest.Options{SQLite: true, Mode: app.ModeAPI})
 
 	var registered []string
 	seen := map[string]bool{}
@@ -207,6 +209,9 @@ func TestOpenAPIGolden(t *testing.T) {
 		}
 		line := []byte(fmt.Sprintf("%s %s\n", version, hash))
 		if !bytes.Equal(line, b) {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			if err := os.WriteFile(path, line, 0o644); err != nil {
 				t.Fatal(err)
 			}

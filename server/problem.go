@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -63,6 +64,8 @@ func (s *Server) ErrorHandler(c *fiber.Ctx, err error) error {
 	var he *httpError
 	var ve *domain.ValidationError
 	var qe *domain.QuotaError
+	var ue *domain.UpstreamError
+	var rle *domain.RateLimitError
 	var fe *fiber.Error
 	switch {
 	case errors.As(err, &he):
@@ -73,11 +76,27 @@ func (s *Server) ErrorHandler(c *fiber.Ctx, err error) error {
 		if he.retryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, fmt.Sprint(he.retryAfter))
 		}
+	case errors.As(err, &ve) && ve.Field != "" && c.Query(ve.Field) != "":
+		// The service rejected a query parameter: that is a malformed
+		// request, not an invalid body.
+		p.Status, p.Type, p.Title, p.Detail = 400, ProblemBase+"invalid-parameter", "Invalid parameter", ve.Error()
+		p.Errors = []FieldProblem{{Field: ve.Field, Detail: ve.Reason}}
 	case errors.As(err, &ve):
 		p.Status, p.Type, p.Title, p.Detail = 422, ProblemBase+"validation", "Validation failed", ve.Error()
 		p.Errors = []FieldProblem{{Field: ve.Field, Detail: ve.Reason}}
 	case errors.As(err, &qe):
 		p.Status, p.Type, p.Title, p.Detail = 409, ProblemBase+"quota-exceeded", "Quota exceeded", qe.Reason
+	case errors.As(err, &ue):
+		p.Status, p.Type, p.Title, p.Detail = 502, ProblemBase+"upstream", "Bad gateway", ue.Reason
+	case errors.As(err, &rle):
+		p.Status, p.Type, p.Title, p.Detail = 429, ProblemBase+"rate-limited", "Too many requests", rle.Reason
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(ceilSeconds(rle.RetryAfter, 1)))
+	case errors.Is(err, domain.ErrPendingApproval):
+		p.Status, p.Type, p.Title = 403, ProblemBase+"pending-approval", "Awaiting approval"
+		p.Detail = "your partner account awaits approval by an administrator; until then only GET /v1/me is available"
+	case errors.Is(err, domain.ErrInvalidCredentials):
+		p.Status, p.Type, p.Title, p.Detail = 401, ProblemBase+"invalid-credentials", "Unauthorized", "invalid email or password"
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="hookgate"`)
 	case errors.Is(err, domain.ErrNotFound):
 		p.Status, p.Type, p.Title, p.Detail = 404, ProblemBase+"not-found", "Not found", "no such resource, or it is not yours"
 	case errors.Is(err, domain.ErrUnauthorized):
@@ -87,6 +106,10 @@ func (s *Server) ErrorHandler(c *fiber.Ctx, err error) error {
 		p.Status, p.Type, p.Title, p.Detail = 403, ProblemBase+"forbidden", "Forbidden", "your credentials do not allow this action"
 	case errors.Is(err, domain.ErrConflict):
 		p.Status, p.Type, p.Title, p.Detail = 409, ProblemBase+"conflict", "Conflict", "the resource already exists or changed meanwhile"
+		var ce *domain.ConflictError
+		if errors.As(err, &ce) {
+			p.Detail = ce.Reason
+		}
 	case errors.Is(err, domain.ErrUnavailable):
 		p.Status, p.Type, p.Title, p.Detail = 503, ProblemBase+"unavailable", "Service unavailable", "a backing service is unavailable; nothing was stored, try again"
 		c.Set(fiber.HeaderRetryAfter, "1")

@@ -32,6 +32,12 @@ type Deps struct {
 	Mount func(app *fiber.App)
 	// RequestTimeout bounds one request's work (default 30s).
 	RequestTimeout time.Duration
+	// RateLimits are the /v1 API rate limits (ratelimit.go); a nil
+	// Limiter turns them off.
+	RateLimits RateLimits
+	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose
+	// X-Forwarded-For names the client; empty: the peer is the client.
+	TrustedProxies []string
 }
 
 // Server is the HTTP API.
@@ -70,6 +76,12 @@ func New(d Deps) (*Server, error) {
 		ReadTimeout:  30 * time.Second,
 		WriteTimeout: 60 * time.Second,
 		IdleTimeout:  120 * time.Second,
+		// The client address (rate limits, audit) is the peer's unless it
+		// is a trusted proxy.
+		EnableTrustedProxyCheck: len(d.TrustedProxies) > 0,
+		TrustedProxies:          d.TrustedProxies,
+		ProxyHeader:             proxyHeader(d.TrustedProxies),
+		EnableIPValidation:      true,
 	})
 	s.app.Use(s.recoverer, s.requestContext, s.limitBody)
 	s.routes()
@@ -109,17 +121,23 @@ func (s *Server) routes() {
 	}
 	a.Post("/ingest/odoo/:token", s.ingestOdoo)
 
+	a.Use("/v1", s.limitAddress) // per client address, before authentication
 	public := a.Group("/v1")
-	s.routesPublicAuth(public) // signup, login: no bearer token
+	s.routesPublicAuth(public) // signup, login, refresh: no bearer token
 
-	v1 := a.Group("/v1", s.authenticate)
+	v1 := a.Group("/v1", s.authenticate, s.limitCaller)
 	s.routesEvents(v1)
 	s.routesPartnerSelf(v1)
 	s.routesEndpoints(v1)
 	s.routesDeliveries(v1)
 
+	s.routesAccounts(v1)
+
 	ad := v1.Group("/admin")
 	s.routesAdmin(ad)
+	s.routesSourcesOdoo(ad)
+	s.routesAdminAccounts(ad)
+	s.routesDeliveryLog(v1, ad)
 }
 
 func (s *Server) routesEvents(v1 fiber.Router) {
@@ -137,6 +155,9 @@ func (s *Server) routesEndpoints(v1 fiber.Router) {
 	v1.Get("/endpoints/:id", s.getEndpoint)
 	v1.Patch("/endpoints/:id", s.updateEndpoint)
 	v1.Delete("/endpoints/:id", s.deleteEndpoint)
+	v1.Get("/endpoints/:id/secret", s.getEndpointSecret)
+	v1.Post("/endpoints/:id/secret/rotate", s.rotateEndpointSecret)
+	v1.Post("/endpoints/:id/enable", s.enableEndpoint)
 }
 
 func (s *Server) routesDeliveries(v1 fiber.Router) {
@@ -156,6 +177,7 @@ func (s *Server) routesAdmin(ad fiber.Router) {
 	ad.Post("/sources", s.createSource)
 	ad.Get("/sources/:id", s.getSource)
 	ad.Post("/sources/:id/rotate-token", s.rotateSourceToken)
+	ad.Get("/stats", s.stats)
 }
 
 // --- middleware ---
@@ -214,6 +236,7 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	p.Address = c.IP()
 	c.Locals(principalKey, p)
 	return c.Next()
 }
@@ -236,7 +259,9 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	ok := true
 	for name, ch := range s.d.Ready {
 		if err := ch.Ping(ctx); err != nil {
-			checks[name] = "unavailable: " + err.Error()
+			// Details go to the log, not to anonymous callers.
+			s.d.Log.WarnContext(ctx, "readiness check failed", "check", name, "error", err)
+			checks[name] = "unavailable"
 			ok = false
 			continue
 		}

@@ -5,6 +5,7 @@
 //	hookgate worker         the delivery side alone
 //	hookgate migrate        apply database migrations and exit
 //	hookgate admin create-key --name NAME   mint an admin API key
+//	hookgate admin create-user --email E    create an admin user (logs in at /v1/auth/login)
 //	hookgate bench [flags]  the end-to-end benchmark
 package main
 
@@ -40,6 +41,7 @@ commands:
   worker    run the delivery workers alone
   migrate   apply database migrations and exit
   admin     create-key --name NAME: mint an admin API key (printed once)
+            create-user --email EMAIL (--password P | --password-stdin): create an admin user
   bench     run the end-to-end benchmark (hookgate bench -h)
 
 configuration comes from the environment; see README.md.`
@@ -116,8 +118,11 @@ func runMigrate(stderr, stdout io.Writer) error {
 }
 
 func runAdmin(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "create-user" {
+		return runAdminCreateUser(args[1:], os.Stdin, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "create-key" {
-		return errors.New("usage: hookgate admin create-key --name NAME")
+		return errors.New("usage: hookgate admin create-key --name NAME\n       hookgate admin create-user --email EMAIL (--password PASSWORD | --password-stdin)")
 	}
 	fs := flag.NewFlagSet("admin create-key", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -118,3 +118,12 @@ func ParseEd25519Public(s string) (ed25519.PublicKey, error) {
 	}
 	return ed25519.PublicKey(raw), nil
 }
+
+// PublicFromPrivate returns the "whpk_" public key of a "whsk_" private key.
+func PublicFromPrivate(secretKey string) (string, error) {
+	k, err := ParseEd25519Private(secretKey)
+	if err != nil {
+		return "", err
+	}
+	return PublicKeyPrefix + base64.StdEncoding.EncodeToString(k.Public().(ed25519.PublicKey)), nil
+}

@@ -59,14 +59,22 @@ type App struct {
 	Writer     *delivery.Writer
 	Worker     *delivery.Worker
 	Sweeper    *delivery.Sweeper
+	Breaker    *delivery.Breaker
+	Jobs       *delivery.JobRunner
+	Purger     *delivery.Purger
 	Service    *service.Service
 	Server     *server.Server
 	Outbound   *outbound.Client
 
+	// Quota releases quota-held deliveries (accounts.go).
+	Quota *delivery.QuotaReleaser
+
 	asynqClient *asynq.Client
 	asynqServer *asynq.Server
+	scheduler   *asynq.Scheduler
 	local       *localRedis
 	cancel      context.CancelFunc
+	accounts    accounts
 	bg          sync.WaitGroup // committer, dispatcher, routes, sweeper
 	writerDone  sync.WaitGroup
 	listener    net.Listener
@@ -120,13 +128,22 @@ func Build(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) 
 	a.asynqClient = asynq.NewClientFromRedisClient(a.Redis)
 	a.Enqueuer = delivery.NewEnqueuer(a.asynqClient, cfg.DeliveryTimeout)
 	a.Outbound = outbound.New(outbound.Options{AllowTargets: cfg.AllowTargets})
+	if a.accounts, err = buildAccounts(cfg, key, a.Store, a.Redis, a.Enqueuer, log); err != nil {
+		return nil, err
+	}
+	a.Quota = a.accounts.releaser
+	creds := service.NewCredentialIndex(a.Store) // Odoo events to enrich before fan-out (odoo.go)
 	a.Dispatcher = delivery.NewDispatcher(delivery.FanOutDeps{
 		Store: a.Store, Routes: a.Routes, Enqueuer: a.Enqueuer, Log: log, Observe: a.Metrics.DeliveryCreated,
+		Quota: a.accounts.quota, Enricher: creds,
 	})
 	a.Committer = ingest.NewCommitter(a.Store, a.Dispatcher, cfg.DedupWindow, log)
 	a.Service, err = service.New(service.Deps{
 		Store: a.Store, Committer: a.Committer, Routes: a.Routes, Enqueuer: a.Enqueuer, URLs: a.Outbound,
 		Log: log, AdminToken: cfg.AdminToken, PublicURL: cfg.PublicURL, Counters: a.Metrics,
+		Queues: delivery.NewInspector(a.Redis), Jobs: a.Enqueuer,
+		Hasher: a.accounts.hasher, Tokens: a.accounts.tokens, Throttle: a.accounts.limiter, Quota: a.accounts.releaser,
+		AutoApprove: cfg.AutoApprove, Odoo: odooDeps(cfg, creds, a.Metrics),
 	})
 	if err != nil {
 		return nil, err
@@ -138,12 +155,18 @@ func Build(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) 
 
 	if mode == ModeServe || mode == ModeWorker {
 		a.Writer = delivery.NewWriter(a.Store, log)
+		a.Breaker = &delivery.Breaker{
+			Store: a.Store, Redis: a.Redis, Log: log, Ops: a.Service, Enqueuer: a.Enqueuer,
+			OnChange: a.Routes.Invalidate, Threshold: cfg.BreakerThreshold,
+			FirstBackoff: cfg.BreakerProbeAfter, MaxBackoff: 15 * time.Minute,
+			DisableAfter: cfg.DisableAfter, Now: time.Now,
+		}
 		a.Worker, err = delivery.NewWorker(delivery.WorkerDeps{
 			Store: a.Store, Routes: a.Routes, Client: a.Outbound, Writer: a.Writer,
 			Limits:  delivery.NewLimits(a.Redis, cfg.EndpointConcurrency, cfg.DeliveryTimeout+30*time.Second),
+			Breaker: a.Breaker,
 			Policy:  delivery.Policy{Schedule: cfg.RetrySchedule, Jitter: cfg.RetryJitter},
 			Timeout: cfg.DeliveryTimeout, Log: log, Observe: a.Metrics.Attempt,
-			OnEndpointChange: a.Routes.Invalidate,
 		})
 		if err != nil {
 			return nil, err
@@ -159,12 +182,30 @@ func Build(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) 
 			Logger:                   asynqLogger{log.With("component", "asynq")},
 			LogLevel:                 asynq.WarnLevel,
 		})
+		a.Jobs, err = delivery.NewJobRunner(delivery.JobRunnerDeps{
+			Store: a.Store, Enqueuer: a.Enqueuer, Routes: a.Routes, Redis: a.Redis, Log: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.Purger = &delivery.Purger{
+			Store: a.Store, Redis: a.Redis, Log: log, Retention: cfg.Retention, Interval: cfg.RetentionInterval,
+			Observe: func(table string, n int64) { a.Metrics.Purged.WithLabelValues(table).Add(float64(n)) },
+		}
+		a.scheduler = asynq.NewSchedulerFromRedisClient(a.Redis, &asynq.SchedulerOpts{
+			Logger: schedulerLogger{asynqLogger{log.With("component", "asynq-scheduler")}}, LogLevel: asynq.WarnLevel,
+		})
+		if err := delivery.RegisterPeriodic(a.scheduler, cfg.RetentionInterval); err != nil {
+			return nil, err
+		}
 	}
 	if mode == ModeServe || mode == ModeAPI {
 		a.Server, err = server.New(server.Deps{
 			Service: a.Service, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
 			Ready:   map[string]server.Checker{"database": a.Store, "redis": redisPinger{a.Redis}},
 			Metrics: adaptor.HTTPHandler(a.Metrics.Handler()),
+
+			RateLimits: a.accounts.rateLimits(cfg), TrustedProxies: trustedProxies(cfg),
 		})
 		if err != nil {
 			return nil, err
@@ -184,18 +225,36 @@ func (a *App) Start(ctx context.Context) error {
 	ctx, a.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.goBG(func() { a.Routes.Run(ctx, 30*time.Second) })
 	a.goBG(func() { a.Dispatcher.Run(ctx) })
-	if a.Server != nil {
-		a.goBG(func() { a.Committer.Run(ctx) })
-	}
+	// The committer runs in every mode: workers record operational events.
+	a.goBG(func() { a.Committer.Run(ctx) })
+	a.goBG(func() { a.runGauges(ctx, 5*time.Second) })
 	if a.asynqServer != nil {
 		a.writerDone.Add(1)
 		wctx, wcancel := context.WithCancel(context.Background())
-		go func() { defer a.writerDone.Done(); a.Writer.Run(wctx) }()
+		parallel := 1 // SQLite has one writer
+		if a.Store.IsPostgres() {
+			parallel = 2
+		}
+		go func() { defer a.writerDone.Done(); a.Writer.Run(wctx, parallel) }()
 		a.writerStop = wcancel
-		if err := a.asynqServer.Start(a.Worker); err != nil {
+		mux := asynq.NewServeMux()
+		mux.Handle(delivery.TaskAttempt, a.Worker)
+		mux.Handle(delivery.TaskJobRun, a.Jobs)
+		mux.Handle(delivery.TaskJobResume, a.Jobs)
+		mux.Handle(delivery.TaskRetention, a.Purger)
+		mux.Handle(delivery.TaskEnrich, &delivery.EnrichWorker{Enricher: a.Service, Dispatcher: a.Dispatcher, Log: a.Log})
+		if err := a.asynqServer.Start(mux); err != nil {
 			return fmt.Errorf("start workers: %w", err)
 		}
+		if err := a.scheduler.Start(); err != nil {
+			return fmt.Errorf("start scheduler: %w", err)
+		}
 		a.goBG(func() { a.Sweeper.Run(ctx) })
+		rl := &reconcileLoop{svc: a.Service, rdb: a.Redis, log: a.Log, tick: min(time.Second, a.Config.ReconcileInterval), maxRun: 10 * time.Minute}
+		a.goBG(func() { rl.run(ctx) })
+		a.goBG(func() { a.Quota.Run(ctx, a.Config.QuotaCheckInterval) })
+		a.goBG(func() { a.pruneSessions(ctx, time.Hour) })
+		a.goBG(func() { a.Breaker.Run(ctx, time.Second) })
 		// One immediate sweep re-enqueues whatever a previous run left.
 		a.goBG(func() {
 			if _, err := a.Sweeper.Sweep(ctx); err != nil && ctx.Err() == nil {
@@ -249,6 +308,9 @@ func (a *App) Shutdown(ctx context.Context) {
 		if err := a.Server.App().ShutdownWithContext(ctx); err != nil {
 			a.Log.Warn("http shutdown", "error", err)
 		}
+	}
+	if a.scheduler != nil {
+		a.scheduler.Shutdown()
 	}
 	if a.asynqServer != nil {
 		a.asynqServer.Shutdown()

@@ -69,6 +69,25 @@ var entries = []entry{
 	{"payment.received", "An inbound customer payment was registered (account.payment in process or paid).", "account.payment",
 		map[string]any{"id": integer, "name": str, "state": str, "payment_type": str, "partner_type": str, "partner_id": ref,
 			"amount": number, "currency_id": ref, "date": date, "memo": optStr, "reconciled_invoice_ids": ids}, []string{"id", "amount"}},
+	{"endpoint.failing", "Operational: one of your endpoints keeps failing; its circuit opened and deliveries are held until a probe succeeds.", "",
+		map[string]any{"endpoint_id": str, "url": str, "consecutive_failures": integer, "failing_since": dateTime, "next_probe_at": dateTime}, []string{"endpoint_id"}},
+	{"endpoint.disabled", "Operational: one of your endpoints was disabled (410 Gone, or failing for too long); re-enable it after fixing it.", "",
+		map[string]any{"endpoint_id": str, "url": str, "reason": str, "detail": str}, []string{"endpoint_id", "reason"}},
+	{"endpoint.recovered", "Operational: a failing endpoint answered again; held deliveries were released.", "",
+		map[string]any{"endpoint_id": str, "url": str, "released_deliveries": integer}, []string{"endpoint_id"}},
+	{"delivery.exhausted", "Operational: a delivery failed its last scheduled attempt; it stays replayable.", "",
+		map[string]any{"delivery_id": str, "event_id": str, "event_type": str, "endpoint_id": str, "attempts": integer,
+			"last_response_status": integer, "last_error": str}, []string{"delivery_id", "event_id"}},
+}
+
+// Operational reports whether name is an operational event type (sent to
+// a partner about its own endpoints; not subject to entitlements).
+func Operational(name string) bool {
+	switch name {
+	case "endpoint.failing", "endpoint.disabled", "endpoint.recovered", "delivery.exhausted":
+		return true
+	}
+	return false
 }
 
 // Seed returns the retail catalogue of DESIGN §5, version 1 of each type.
@@ -80,10 +99,12 @@ func Seed(now time.Time) []domain.EventType {
 			"title":                e.name,
 			"description":          e.description,
 			"type":                 "object",
-			"properties":           e.props,
+			"properties":           withEnriched(e.name, e.props),
 			"required":             e.required,
 			"additionalProperties": true,
-			"x-odoo-model":         e.model,
+		}
+		if e.model != "" {
+			schema["x-odoo-model"] = e.model
 		}
 		b, _ := json.Marshal(schema)
 		out = append(out, domain.EventType{

@@ -69,14 +69,46 @@ type Config struct {
 	// DedupWindow is how long the same Odoo body from the same source is
 	// treated as a duplicate (HOOKGATE_DEDUP_WINDOW, default 24h).
 	DedupWindow time.Duration
+	// ReconcileInterval is how often each Odoo source with API credentials
+	// is reconciled against Odoo (HOOKGATE_RECONCILE_INTERVAL, default 5m;
+	// a source may override it).
+	ReconcileInterval time.Duration
+	// OdooConfirmWindow is how long enrichment waits for the change an
+	// Odoo webhook reports to be committed before dropping the event as
+	// rolled back (HOOKGATE_ODOO_CONFIRM_WINDOW, default 30s).
+	OdooConfirmWindow time.Duration
 	// Retention is how long attempts and event payloads are kept
 	// (HOOKGATE_RETENTION, default 720h).
 	Retention time.Duration
+	// RetentionInterval is how often the retention job purges what is older
+	// than Retention; 0 turns the purge off (HOOKGATE_RETENTION_INTERVAL,
+	// default 1h).
+	RetentionInterval time.Duration
 	// DisableAfter is how long an endpoint may keep failing before it is
 	// disabled (HOOKGATE_DISABLE_AFTER, default 120h).
 	DisableAfter time.Duration
+	// BreakerThreshold is how many consecutive failed attempts open an
+	// endpoint's circuit (HOOKGATE_BREAKER_THRESHOLD, default 20).
+	BreakerThreshold int
+	// BreakerProbeAfter is the first wait before a circuit-open endpoint is
+	// probed; it doubles up to 15 minutes (HOOKGATE_BREAKER_PROBE_AFTER, default 30s).
+	BreakerProbeAfter time.Duration
 	// AutoApprove activates self-signed-up partners at once (HOOKGATE_AUTO_APPROVE).
 	AutoApprove bool
+	// APIRatePerKey limits /v1 requests per API key, session or source
+	// token (HOOKGATE_API_RATE_PER_KEY, "RATE[:BURST]" per second, default
+	// 50:100; admin and source credentials get 10×; 0 turns it off).
+	APIRatePerKey Rate
+	// APIRatePerAddress limits /v1 requests per client address
+	// (HOOKGATE_API_RATE_PER_ADDRESS, default 100:200; 0 turns it off).
+	APIRatePerAddress Rate
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the
+	// client (HOOKGATE_TRUSTED_PROXIES, CIDRs; default none).
+	TrustedProxies []netip.Prefix
+	// QuotaCheckInterval is how often workers release quota-held
+	// deliveries the quota allows again, e.g. at the turn of the month
+	// (HOOKGATE_QUOTA_CHECK_INTERVAL, default 1m).
+	QuotaCheckInterval time.Duration
 	// JWTSecret signs access tokens (HOOKGATE_JWT_SECRET; default derived
 	// from the master key).
 	JWTSecret []byte
@@ -98,6 +130,18 @@ func Load(getenv func(string) string) (Config, error) {
 			return v
 		}
 		return def
+	}
+	rate := func(k string, def Rate) Rate {
+		v := get(k, "")
+		if v == "" {
+			return def
+		}
+		r, err := ParseRate(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", k, err))
+			return def
+		}
+		return r
 	}
 	dur := func(k string, def time.Duration) time.Duration {
 		v := get(k, "")
@@ -137,8 +181,13 @@ func Load(getenv func(string) string) (Config, error) {
 		SweepInterval:       dur("HOOKGATE_SWEEP_INTERVAL", 30*time.Second),
 		MaxBodyBytes:        num("HOOKGATE_MAX_BODY", 1<<20, 1024, 64<<20),
 		DedupWindow:         dur("HOOKGATE_DEDUP_WINDOW", 24*time.Hour),
+		ReconcileInterval:   dur("HOOKGATE_RECONCILE_INTERVAL", 5*time.Minute),
+		OdooConfirmWindow:   dur("HOOKGATE_ODOO_CONFIRM_WINDOW", 30*time.Second),
 		Retention:           dur("HOOKGATE_RETENTION", 30*24*time.Hour),
+		RetentionInterval:   dur("HOOKGATE_RETENTION_INTERVAL", time.Hour),
 		DisableAfter:        dur("HOOKGATE_DISABLE_AFTER", 5*24*time.Hour),
+		BreakerThreshold:    num("HOOKGATE_BREAKER_THRESHOLD", 20, 1, 100000),
+		BreakerProbeAfter:   dur("HOOKGATE_BREAKER_PROBE_AFTER", 30*time.Second),
 		LogLevel:            strings.ToLower(get("HOOKGATE_LOG_LEVEL", "info")),
 		LogFormat:           strings.ToLower(get("HOOKGATE_LOG_FORMAT", "text")),
 	}
@@ -157,6 +206,22 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if v := get("HOOKGATE_JWT_SECRET", ""); v != "" {
 		c.JWTSecret = []byte(v)
+		if len(v) < 32 {
+			errs = append(errs, errors.New("HOOKGATE_JWT_SECRET: must be at least 32 characters (openssl rand -base64 32)"))
+		}
+	}
+	c.APIRatePerKey = rate("HOOKGATE_API_RATE_PER_KEY", Rate{PerSecond: 50, Burst: 100})
+	c.APIRatePerAddress = rate("HOOKGATE_API_RATE_PER_ADDRESS", Rate{PerSecond: 100, Burst: 200})
+	c.QuotaCheckInterval = dur("HOOKGATE_QUOTA_CHECK_INTERVAL", time.Minute)
+	if c.QuotaCheckInterval < time.Second {
+		errs = append(errs, errors.New("HOOKGATE_QUOTA_CHECK_INTERVAL: must be at least 1s"))
+	}
+	if v := get("HOOKGATE_TRUSTED_PROXIES", ""); v != "" {
+		p, err := ParsePrefixes(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("HOOKGATE_TRUSTED_PROXIES: %w", err))
+		}
+		c.TrustedProxies = p
 	}
 	if v := get("HOOKGATE_ALLOW_TARGETS", ""); v != "" {
 		p, err := ParsePrefixes(v)
@@ -199,6 +264,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.DatabaseURL != "" && !c.IsPostgres() && !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "file:") {
 		errs = append(errs, fmt.Errorf("DATABASE_URL: %q must start with postgres://, postgresql://, sqlite: or file:", redactURL(c.DatabaseURL)))
+	}
+	if c.ReconcileInterval < time.Second {
+		errs = append(errs, errors.New("HOOKGATE_RECONCILE_INTERVAL: must be at least 1s"))
+	}
+	if c.OdooConfirmWindow < time.Second || c.OdooConfirmWindow > time.Hour {
+		errs = append(errs, errors.New("HOOKGATE_ODOO_CONFIRM_WINDOW: must be from 1s to 1h"))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("HOOKGATE_ADMIN_TOKEN: must be at least 16 characters"))

@@ -17,6 +17,12 @@ const (
 	ScopeDeliveriesRead   = "deliveries:read"
 	ScopeDeliveriesReplay = "deliveries:replay"
 	ScopeAdmin            = "admin"
+	// ScopeKeysManage lets a partner principal list, create and revoke
+	// its own API keys (owners hold it; a key may be given it).
+	ScopeKeysManage = "keys:manage"
+	// ScopeMembersManage lets a partner principal manage its users
+	// (owners only).
+	ScopeMembersManage = "members:manage"
 )
 
 // PartnerScopes are every scope a partner key may hold.
@@ -30,7 +36,13 @@ type Principal struct {
 	KeyID     string // when authenticated by an API key
 	UserID    string // when authenticated by a user session
 	Role      string // admin, partner_owner, partner_member (users)
+	SessionID string // when authenticated by a user session (access token)
 	Scopes    []string
+	// Pending is set for users of a partner that awaits approval: they may
+	// see their own account and nothing else.
+	Pending bool
+	// Address is the client address the request came from (audit).
+	Address string
 	// Actor is how the audit log names the caller.
 	Actor string
 }

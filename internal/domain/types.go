@@ -109,15 +109,30 @@ type Endpoint struct {
 	RetrySchedule      []time.Duration // nil: the global schedule
 	TimeoutSeconds     int             // 0: the global timeout
 	Headers            map[string]string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// Ed25519 reports whether v1a signatures are added.
+	Ed25519 bool
+	// FailingSince is when the current run of failures began (circuit breaker).
+	FailingSince *time.Time
+	// NextProbeAt is when a paused (circuit-open) endpoint is probed next.
+	NextProbeAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
+
+// Status reasons set by the delivery engine.
+const (
+	ReasonCircuitOpen = "circuit_open"
+	ReasonGone        = "gone"
+	ReasonFailing     = "failing_too_long"
+)
 
 // EndpointSecrets are an endpoint's decrypted signing keys.
 type EndpointSecrets struct {
 	Current         string // whsec_…
 	Previous        string // whsec_… during a rotation grace period, else ""
 	PreviousExpires time.Time
+	// Ed25519 is the whsk_… private key when asymmetric (v1a) signing is on.
+	Ed25519 string
 }
 
 // Event is one accepted business event.
@@ -132,8 +147,13 @@ type Event struct {
 	OccurredAt     time.Time
 	ReceivedAt     time.Time
 	IdempotencyKey string
+	// PartnerID scopes an operational event to one partner ("" = all).
+	PartnerID string
 	// Payload is the exact envelope JSON that is signed and delivered.
 	Payload []byte
+	// Enriched reports that the Odoo connector confirmed and expanded the
+	// payload (or the event needs no enrichment): fan-out may proceed.
+	Enriched bool
 }
 
 // DeliveryStatus is the state of one event→endpoint delivery.

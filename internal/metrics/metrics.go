@@ -30,6 +30,7 @@ type Metrics struct {
 	QueueOldest       *prometheus.GaugeVec
 	HeldDeliveries    *prometheus.GaugeVec
 	ReconcileLag      *prometheus.GaugeVec
+	IngestLag         prometheus.Gauge
 	Purged            *prometheus.CounterVec
 }
 
@@ -51,10 +52,11 @@ func New() *Metrics {
 	m.QueueOldest = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hookgate_queue_oldest_pending_seconds", Help: "Age of the oldest pending task in a queue."}, []string{"queue"})
 	m.HeldDeliveries = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hookgate_deliveries_held", Help: "Deliveries currently held, by reason."}, []string{"reason"})
 	m.ReconcileLag = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hookgate_reconcile_lag_seconds", Help: "Age of each source's reconciliation watermark."}, []string{"source"})
+	m.IngestLag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "hookgate_ingest_lag_seconds", Help: "Age of the oldest accepted event not yet fanned out."})
 	m.Purged = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_retention_purged_total", Help: "Rows removed by the retention job, by table."}, []string{"table"})
 	for _, c := range []prometheus.Collector{m.EventsIngested, m.EventsIgnored, m.EventsDuplicate, m.DeliveriesCreated,
 		m.DeliveryOutcomes, m.AttemptDuration, m.ResponseClasses, m.EndToEnd, m.QueueDepth, m.QueueOldest,
-		m.HeldDeliveries, m.ReconcileLag, m.Purged} {
+		m.HeldDeliveries, m.ReconcileLag, m.IngestLag, m.Purged} {
 		f(c)
 	}
 	return m

@@ -44,12 +44,42 @@ type Condition struct {
 	Value any    `json:"value,omitempty"`
 }
 
+// Trigger says which changes of a record a Rule reports. Webhooks report
+// whatever the Odoo automation rule fired on; reconciliation, which only
+// sees each record's latest state, uses the trigger to tell a change that
+// deserves an event from one that does not.
+type Trigger string
+
+// The triggers a Rule may name.
+const (
+	// TriggerEnter reports a record when it comes to meet the rule's
+	// conditions (a state transition, such as an order reaching "sale"); later
+	// writes that leave it matching report nothing. The default.
+	TriggerEnter Trigger = "enter"
+	// TriggerWrite reports every change of a matching record (stock levels,
+	// prices).
+	TriggerWrite Trigger = "write"
+	// TriggerCreate reports a matching record once, when it is created;
+	// its create_date identifies the change.
+	TriggerCreate Trigger = "create"
+)
+
 // Rule maps the webhooks of one Odoo model that meet all of its conditions
-// to an event type.
+// to an event type. On tells reconciliation which changes to report (empty
+// means TriggerEnter).
 type Rule struct {
 	Model     string      `json:"model"`
 	When      []Condition `json:"when"`
 	EventType string      `json:"event_type"`
+	On        Trigger     `json:"on,omitempty"`
+}
+
+// Trigger returns r.On, or TriggerEnter when it is empty.
+func (r Rule) Trigger() Trigger {
+	if r.On == "" {
+		return TriggerEnter
+	}
+	return r.On
 }
 
 // DefaultRules returns the mapping table of ODOO.md, in the order Match must
@@ -66,10 +96,10 @@ func DefaultRules() []Rule {
 		{Model: "stock.picking", When: []Condition{
 			eq("state", "done"), eq("picking_type_code", "outgoing"),
 		}, EventType: "shipment.dispatched"},
-		{Model: "stock.quant", EventType: "inventory.adjusted"},
-		{Model: "product.template", EventType: "product.updated"},
-		{Model: "product.product", EventType: "product.updated"},
-		{Model: "res.partner", EventType: "customer.created"},
+		{Model: "stock.quant", EventType: "inventory.adjusted", On: TriggerWrite},
+		{Model: "product.template", EventType: "product.updated", On: TriggerWrite},
+		{Model: "product.product", EventType: "product.updated", On: TriggerWrite},
+		{Model: "res.partner", EventType: "customer.created", On: TriggerCreate},
 		// invoice.paid comes first: a paid invoice is still posted.
 		{Model: "account.move", When: []Condition{
 			eq("move_type", "out_invoice"), in("payment_state", "in_payment", "paid"),
@@ -95,14 +125,24 @@ func DefaultRules() []Rule {
 // rule matches. Match does not validate rules: a condition with an unknown
 // operator never holds.
 func Match(rules []Rule, r Record) (eventType string, ok bool) {
+	rule, ok := MatchRule(rules, r)
+	return rule.EventType, ok
+}
+
+// MatchRule is Match returning the whole rule that matched.
+func MatchRule(rules []Rule, r Record) (Rule, bool) {
 	for i := range rules {
 		rule := &rules[i]
 		if rule.Model == r.Model && rule.holds(r.Fields) {
-			return rule.EventType, true
+			return *rule, true
 		}
 	}
-	return "", false
+	return Rule{}, false
 }
+
+// Holds reports whether all of r's conditions hold for the normalised
+// fields of one record (its model is not checked).
+func (r Rule) Holds(fields map[string]any) bool { return r.holds(fields) }
 
 // holds reports whether all conditions of r hold for fields.
 func (r *Rule) holds(fields map[string]any) bool {
@@ -144,6 +184,11 @@ func (r Rule) Validate() error {
 	}
 	if r.EventType == "" {
 		return fmt.Errorf("%w: %s: event_type is empty", ErrInvalidRule, r.Model)
+	}
+	switch r.On {
+	case "", TriggerEnter, TriggerWrite, TriggerCreate:
+	default:
+		return fmt.Errorf("%w: %s -> %s: unknown on %q (want enter, write or create)", ErrInvalidRule, r.Model, r.EventType, clip(string(r.On)))
 	}
 	for i, c := range r.When {
 		if p := c.problem(); p != "" {

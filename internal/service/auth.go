@@ -7,13 +7,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookgate/hookgate/internal/auth"
 	"github.com/hookgate/hookgate/internal/crypto"
 	"github.com/hookgate/hookgate/internal/domain"
 )
 
+// IsBootstrapAdmin reports whether token is the bootstrap admin token
+// (exempt from API rate limits: operators and the benchmark use it).
+func (s *Service) IsBootstrapAdmin(token string) bool {
+	return s.adminHash != "" && subtle.ConstantTimeCompare([]byte(crypto.HashToken(token)), []byte(s.adminHash)) == 1
+}
+
 // Authenticate resolves a bearer token: the bootstrap admin token, an API
-// key (hg_…), or a source ingest token. Unknown, revoked and expired
-// credentials are ErrUnauthorized.
+// key (hg_…), a user's access token (a JWT, whose session must still be
+// live), or a source ingest token. Unknown, revoked and expired credentials
+// are ErrUnauthorized.
 func (s *Service) Authenticate(ctx context.Context, token string) (domain.Principal, error) {
 	if token == "" {
 		return domain.Principal{}, domain.ErrUnauthorized
@@ -53,6 +61,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.Princi
 		}
 		p.Kind, p.PartnerID = domain.PrincipalPartner, k.PartnerID
 		return p, nil
+	}
+	if auth.LooksLikeJWT(token) {
+		return s.authenticateSession(ctx, token)
 	}
 	src, err := s.d.Store.SourceByTokenHash(ctx, h, s.now())
 	if errors.Is(err, domain.ErrNotFound) {

@@ -80,7 +80,16 @@ func (s *Service) Attempts(ctx context.Context, p domain.Principal, deliveryID s
 	if err != nil {
 		return nil, err
 	}
-	return s.d.Store.Attempts(ctx, pid, deliveryID)
+	as, err := s.d.Store.Attempts(ctx, pid, deliveryID)
+	if err != nil {
+		return nil, err
+	}
+	// Attempts are recorded redacted; this also covers older rows.
+	for i := range as {
+		as[i].RequestHeaders = domain.RedactHeaders(as[i].RequestHeaders, nil)
+		as[i].RequestURL = domain.RedactURL(as[i].RequestURL)
+	}
+	return as, nil
 }
 
 // RetryDelivery sends one delivery again now, whatever its status.
@@ -92,6 +101,13 @@ func (s *Service) RetryDelivery(ctx context.Context, p domain.Principal, id stri
 	d, err := s.d.Store.Delivery(ctx, pid, id)
 	if err != nil {
 		return domain.Delivery{}, err
+	}
+	ev, err := s.d.Store.Event(ctx, d.EventID)
+	if err != nil {
+		return domain.Delivery{}, err
+	}
+	if len(ev.Payload) == 0 {
+		return domain.Delivery{}, &domain.ConflictError{Reason: "the event's payload was purged by retention; it can no longer be sent"}
 	}
 	if err := s.d.Enqueuer.EnqueueTriggered(ctx, d.ID, domain.TriggerManual); err != nil {
 		return domain.Delivery{}, errorsJoinUnavailable(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/hookgate/hookgate/delivery/signer"
 	"github.com/hookgate/hookgate/internal/domain"
 	"github.com/hookgate/hookgate/internal/ids"
+	"github.com/hookgate/hookgate/internal/store"
 )
 
 // EndpointInput creates an endpoint.
@@ -33,6 +34,8 @@ type EndpointPatch struct {
 	RetrySchedule      *[]time.Duration
 	TimeoutSeconds     *int
 	Headers            *map[string]string
+	// Ed25519 turns asymmetric (v1a) signing on or off.
+	Ed25519 *bool
 }
 
 // reservedHeaders may not be overridden by custom endpoint headers.
@@ -193,6 +196,7 @@ func (s *Service) UpdateEndpoint(ctx context.Context, p domain.Principal, id str
 	if in.Headers != nil {
 		e.Headers = *in.Headers
 	}
+	wasStatus := e.Status
 	if in.Status != nil {
 		switch *in.Status {
 		case domain.EndpointActive:
@@ -210,8 +214,114 @@ func (s *Service) UpdateEndpoint(ctx context.Context, p domain.Principal, id str
 	if err := s.d.Store.UpdateEndpoint(ctx, e); err != nil {
 		return domain.Endpoint{}, err
 	}
+	if in.Ed25519 != nil && *in.Ed25519 != e.Ed25519 {
+		if _, err := s.SetEd25519(ctx, p, e.ID, *in.Ed25519); err != nil {
+			return domain.Endpoint{}, err
+		}
+		e.Ed25519 = *in.Ed25519
+	}
+	if e.Status == domain.EndpointActive && wasStatus != domain.EndpointActive {
+		// Re-enabled (after a pause, an open circuit or an automatic
+		// disable): forget the failure run and release what was held.
+		if err := s.d.Store.SetEndpointHealth(ctx, e.ID, store.EndpointHealth{Status: domain.EndpointActive}); err != nil {
+			return domain.Endpoint{}, err
+		}
+		e.FailingSince, e.NextProbeAt = nil, nil
+	}
 	s.d.Routes.Invalidate(ctx)
+	if e.Status == domain.EndpointActive && wasStatus != domain.EndpointActive {
+		s.releaseHeld(ctx, store.HeldFilter{EndpointID: e.ID, Reasons: []string{"endpoint_paused", domain.ReasonCircuitOpen, "endpoint_disabled"}})
+	}
 	return e, nil
+}
+
+// EnableEndpoint re-enables an endpoint that was paused or disabled
+// (automatically or by the partner) and releases its held deliveries.
+func (s *Service) EnableEndpoint(ctx context.Context, p domain.Principal, id string) (domain.Endpoint, error) {
+	active := domain.EndpointActive
+	return s.UpdateEndpoint(ctx, p, id, EndpointPatch{Status: &active})
+}
+
+// EndpointSecret is what a partner may see of an endpoint's keys.
+type EndpointSecret struct {
+	Secret          string
+	PreviousExpires *time.Time // set while the previous secret still signs
+	PublicKey       string     // whpk_… when v1a signing is on
+}
+
+// Secret reveals the endpoint's current signing secret (and public key).
+func (s *Service) Secret(ctx context.Context, p domain.Principal, id string) (EndpointSecret, error) {
+	pid, err := partnerOf(p, domain.ScopeEndpointsWrite)
+	if err != nil {
+		return EndpointSecret{}, err
+	}
+	sec, err := s.d.Store.EndpointSecrets(ctx, pid, id)
+	if err != nil {
+		return EndpointSecret{}, err
+	}
+	out := EndpointSecret{Secret: sec.Current}
+	if sec.Previous != "" && sec.PreviousExpires.After(s.now()) {
+		t := sec.PreviousExpires
+		out.PreviousExpires = &t
+	}
+	if sec.Ed25519 != "" {
+		pub, err := signer.PublicFromPrivate(sec.Ed25519)
+		if err != nil {
+			return EndpointSecret{}, err
+		}
+		out.PublicKey = pub
+	}
+	return out, nil
+}
+
+// RotateSecret makes a new signing secret current; the previous one keeps
+// signing (both v1 entries are sent) for grace (default 24 h, at most 7 d).
+func (s *Service) RotateSecret(ctx context.Context, p domain.Principal, id string, grace time.Duration) (EndpointSecret, error) {
+	pid, err := partnerOf(p, domain.ScopeEndpointsWrite)
+	if err != nil {
+		return EndpointSecret{}, err
+	}
+	if grace < 0 || grace > 7*24*time.Hour {
+		return EndpointSecret{}, domain.Invalid("grace_period_seconds", "must be from 0 to 604800 (7 days)")
+	}
+	secret, err := signer.NewSecret()
+	if err != nil {
+		return EndpointSecret{}, err
+	}
+	if err := s.d.Store.RotateEndpointSecret(ctx, pid, id, secret, s.now().Add(grace)); err != nil {
+		return EndpointSecret{}, err
+	}
+	s.d.Routes.Invalidate(ctx)
+	s.d.Log.InfoContext(ctx, "endpoint secret rotated", "endpoint_id", id, "grace", grace.String())
+	s.audit(ctx, p, "endpoint.secret_rotated", id, pid, map[string]any{"grace": grace.String()})
+	return s.Secret(ctx, p, id)
+}
+
+// SetEd25519 turns asymmetric (v1a) signing on or off; on returns the
+// public key partners verify with.
+func (s *Service) SetEd25519(ctx context.Context, p domain.Principal, id string, on bool) (EndpointSecret, error) {
+	pid, err := partnerOf(p, domain.ScopeEndpointsWrite)
+	if err != nil {
+		return EndpointSecret{}, err
+	}
+	key := ""
+	if on {
+		sec, err := s.d.Store.EndpointSecrets(ctx, pid, id)
+		if err != nil {
+			return EndpointSecret{}, err
+		}
+		key = sec.Ed25519
+		if key == "" {
+			if key, _, err = signer.NewEd25519(); err != nil {
+				return EndpointSecret{}, err
+			}
+		}
+	}
+	if err := s.d.Store.SetEndpointEd25519(ctx, pid, id, key); err != nil {
+		return EndpointSecret{}, err
+	}
+	s.d.Routes.Invalidate(ctx)
+	return s.Secret(ctx, p, id)
 }
 
 // DeleteEndpoint removes one of the partner's endpoints.

@@ -11,8 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookgate/hookgate/internal/catalog"
 	"github.com/hookgate/hookgate/internal/domain"
 	"github.com/hookgate/hookgate/internal/ids"
+	"github.com/hookgate/hookgate/internal/ingest"
 	"github.com/hookgate/hookgate/internal/odoo"
 )
 
@@ -26,22 +28,11 @@ type IngestResult struct {
 	Reason  string
 }
 
-// envelope is the body partners receive (DESIGN §5).
-type envelope struct {
-	ID         string          `json:"id"`
-	Type       string          `json:"type"`
-	Version    int             `json:"version"`
-	OccurredAt string          `json:"occurred_at"`
-	Source     envelopeSource  `json:"source"`
-	Data       json.RawMessage `json:"data"`
-}
+// envelope is the body partners receive (DESIGN §5); ingest builds it so
+// that the Odoo connector can rewrite an event's data with the same code.
+type envelope = ingest.Envelope
 
-type envelopeSource struct {
-	Kind     domain.SourceKind `json:"kind"`
-	Name     string            `json:"name"`
-	Model    string            `json:"model,omitempty"`
-	RecordID int64             `json:"record_id,omitempty"`
-}
+type envelopeSource = ingest.EnvelopeSource
 
 // typeCache caches catalogue versions for a few seconds (hot path).
 type typeCache struct {
@@ -80,42 +71,55 @@ func (s *Service) InvalidateTypes() {
 // entries live briefly so rotation and revocation take effect quickly.
 type sourceEntry struct {
 	src domain.Source
-	at  time.Time
+	// rules and uid are the source's Odoo mapping rules (the defaults when
+	// none are set) and hookgate's own Odoo user (0: unknown).
+	rules []odoo.Rule
+	uid   int64
+	at    time.Time
 }
 
-func (s *Service) sourceByToken(ctx context.Context, token string) (domain.Source, error) {
+func (s *Service) sourceByToken(ctx context.Context, token string) (sourceEntry, error) {
 	if v, ok := s.sources.Load(token); ok {
 		e := v.(sourceEntry)
 		if time.Since(e.at) < 2*time.Second {
-			return e.src, nil
+			return e, nil
 		}
 	}
 	p, err := s.Authenticate(ctx, token)
 	if err != nil {
-		return domain.Source{}, err
+		return sourceEntry{}, err
 	}
 	if p.Kind != domain.PrincipalSource {
-		return domain.Source{}, domain.ErrUnauthorized
+		return sourceEntry{}, domain.ErrUnauthorized
 	}
 	src, err := s.d.Store.Source(ctx, p.SourceID)
 	if err != nil {
-		return domain.Source{}, err
+		return sourceEntry{}, err
 	}
-	s.sources.Store(token, sourceEntry{src: src, at: time.Now()})
-	return src, nil
+	e := sourceEntry{src: src, at: time.Now()}
+	if src.Kind == domain.SourceOdoo {
+		o, err := s.d.Store.SourceOdoo(ctx, src.ID)
+		if err != nil {
+			return sourceEntry{}, err
+		}
+		e.rules, e.uid = o.EffectiveRules(), o.UID
+	}
+	s.sources.Store(token, e)
+	return e, nil
 }
 
 // IngestOdoo accepts one body exactly as Odoo's "Send Webhook Notification"
 // action posts it. token is the secret in the ingest URL; typeOverride is
 // the optional ?type= parameter.
 func (s *Service) IngestOdoo(ctx context.Context, token string, body []byte, typeOverride string) (IngestResult, error) {
-	src, err := s.sourceByToken(ctx, token)
+	entry, err := s.sourceByToken(ctx, token)
 	if err != nil {
 		if errors.Is(err, domain.ErrUnauthorized) {
 			return IngestResult{}, domain.ErrNotFound // an unknown token is an unknown URL
 		}
 		return IngestResult{}, err
 	}
+	src := entry.src
 	if src.Kind != domain.SourceOdoo {
 		return IngestResult{}, domain.ErrNotFound
 	}
@@ -123,16 +127,24 @@ func (s *Service) IngestOdoo(ctx context.Context, token string, body []byte, typ
 	if err != nil {
 		return IngestResult{}, domain.Invalid("body", "%s", strings.TrimPrefix(err.Error(), odoo.ErrMalformed.Error()+": "))
 	}
+	// Loop prevention: a change hookgate's own Odoo user wrote is not news.
+	if uid, ok := webhookID(rec.Fields["write_uid"]); ok && entry.uid > 0 && uid == entry.uid {
+		if s.d.Counters != nil {
+			s.d.Counters.Ignored(src.Name, "own_write")
+		}
+		return IngestResult{Ignored: true, Reason: "the change was written by hookgate's own Odoo user; nothing will be delivered"}, nil
+	}
 	eventType := typeOverride
+	rule, matched := odoo.Rule{}, false
 	if eventType == "" {
-		t, ok := odoo.Match(odoo.DefaultRules(), rec)
-		if !ok {
+		rule, matched = odoo.MatchRule(entry.rules, rec)
+		if !matched {
 			if s.d.Counters != nil {
 				s.d.Counters.Ignored(src.Name, "unmapped")
 			}
 			return IngestResult{Ignored: true, Reason: "no mapping rule matches model " + rec.Model + " with these field values; nothing will be delivered"}, nil
 		}
-		eventType = t
+		eventType = rule.EventType
 	}
 	version, known, err := s.typeVersion(ctx, eventType)
 	if err != nil {
@@ -150,16 +162,38 @@ func (s *Service) IngestOdoo(ctx context.Context, token string, body []byte, typ
 	if !ok {
 		occurred = now
 	}
-	sum := sha256.Sum256(body)
-	key := "odoo:" + hex.EncodeToString(sum[:])
-	if typeOverride != "" {
-		key += ":" + typeOverride
+	// The key names the change (record, write_date to the second, type), so
+	// a duplicate send and a reconciled read of the same change are one
+	// event. A body without write_date falls back to its hash.
+	changed, ok := odoo.ChangeTime(rule, rec)
+	if !ok && matched && rule.Trigger() == odoo.TriggerCreate {
+		changed, ok = odoo.ParseTime(rec.Fields["write_date"])
+	}
+	var key string
+	if ok {
+		key = odoo.ChangeKey(rec.Model, rec.ID, changed, eventType)
+	} else {
+		sum := sha256.Sum256(body)
+		key = "odoo:" + hex.EncodeToString(sum[:])
+		if typeOverride != "" {
+			key += ":" + typeOverride
+		}
 	}
 	ev := domain.Event{
 		ID: ids.NewAt(ids.Event, now), Type: eventType, SourceID: src.ID, SourceKind: src.Kind, SourceName: src.Name,
 		Model: rec.Model, RecordID: rec.ID, OccurredAt: occurred.UTC(), ReceivedAt: now, IdempotencyKey: key,
 	}
 	return s.accept(ctx, ev, version, data)
+}
+
+// webhookID reads a many2one id from a webhook body's normalised fields.
+func webhookID(v any) (int64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	id, err := n.Int64()
+	return id, err == nil && id > 0
 }
 
 // EventInput is a canonical event posted to /v1/events.
@@ -186,6 +220,9 @@ func (s *Service) IngestEvent(ctx context.Context, p domain.Principal, in EventI
 	}
 	if in.Type == "" {
 		return IngestResult{}, domain.Invalid("type", "is required")
+	}
+	if catalog.Operational(in.Type) {
+		return IngestResult{}, domain.Invalid("type", "%q is an operational event type that only hookgate emits", in.Type)
 	}
 	version, known, err := s.typeVersion(ctx, in.Type)
 	if err != nil {
@@ -224,11 +261,7 @@ func (s *Service) IngestEvent(ctx context.Context, p domain.Principal, in EventI
 // accept builds the envelope (the exact bytes that will be signed and
 // sent) and group-commits the event.
 func (s *Service) accept(ctx context.Context, ev domain.Event, version int, data []byte) (IngestResult, error) {
-	payload, err := json.Marshal(envelope{
-		ID: ev.ID, Type: ev.Type, Version: version, OccurredAt: ev.OccurredAt.Format(time.RFC3339Nano),
-		Source: envelopeSource{Kind: ev.SourceKind, Name: ev.SourceName, Model: ev.Model, RecordID: ev.RecordID},
-		Data:   data,
-	})
+	payload, err := ingest.EncodeEnvelope(ev, version, data)
 	if err != nil {
 		return IngestResult{}, err
 	}

@@ -131,6 +131,7 @@ func (s *Service) CreatePartner(ctx context.Context, p domain.Principal, in Part
 		return domain.Partner{}, err
 	}
 	s.d.Routes.Invalidate(ctx)
+	s.audit(ctx, p, "partner.created", partner.ID, partner.ID, map[string]any{"name": name, "status": string(status)})
 	return partner, nil
 }
 
@@ -163,6 +164,7 @@ func (s *Service) UpdatePartner(ctx context.Context, p domain.Principal, id stri
 	if err != nil {
 		return domain.Partner{}, err
 	}
+	before := partner
 	if in.Name != nil {
 		if partner.Name, err = validName("name", *in.Name); err != nil {
 			return domain.Partner{}, err
@@ -177,7 +179,6 @@ func (s *Service) UpdatePartner(ctx context.Context, p domain.Principal, id stri
 		if !in.Status.Valid() {
 			return domain.Partner{}, domain.Invalid("status", "must be pending, active or suspended")
 		}
-		partner.Status = *in.Status
 	}
 	if in.Entitlements != nil {
 		if partner.Entitlements, err = validPatterns("entitlements", *in.Entitlements, true); err != nil {
@@ -190,11 +191,23 @@ func (s *Service) UpdatePartner(ctx context.Context, p domain.Principal, id stri
 		}
 		partner.Quota = *in.Quota
 	}
+	wasStatus := partner.Status
+	if in.Status != nil {
+		partner.Status = *in.Status
+	}
 	partner.UpdatedAt = s.now()
 	if err := s.d.Store.UpdatePartner(ctx, partner); err != nil {
 		return domain.Partner{}, err
 	}
 	s.d.Routes.Invalidate(ctx)
+	if partner.Status == domain.PartnerActive && wasStatus == domain.PartnerSuspended {
+		s.releaseHeld(ctx, store.HeldFilter{PartnerID: partner.ID, Reasons: []string{"partner_suspended"}})
+	}
+	quotaChanged := partner.Quota != before.Quota
+	if quotaChanged || (partner.Status == domain.PartnerActive && before.Status != domain.PartnerActive) {
+		s.releaseQuota(ctx, partner.ID, quotaChanged)
+	}
+	s.auditPartnerChange(ctx, p, before, partner)
 	return partner, nil
 }
 
@@ -209,7 +222,7 @@ type APIKeyInput struct {
 // and returns the key once in plain text.
 func (s *Service) IssueAPIKey(ctx context.Context, p domain.Principal, partnerID string, in APIKeyInput) (domain.APIKey, string, error) {
 	if !p.IsAdmin() {
-		own, err := partnerOf(p, domain.ScopeEndpointsWrite)
+		own, err := partnerOf(p, domain.ScopeKeysManage)
 		if err != nil {
 			return domain.APIKey{}, "", err
 		}
@@ -225,20 +238,20 @@ func (s *Service) IssueAPIKey(ctx context.Context, p domain.Principal, partnerID
 		}
 	}
 	scopes := in.Scopes
-	if scopes == nil {
-		if partnerID == "" {
-			scopes = []string{domain.ScopeAdmin}
-		} else {
-			scopes = domain.PartnerScopes
+	switch {
+	case partnerID != "":
+		// Partner keys: the partner scopes and keys:manage, never more
+		// than the issuer holds (admins hold everything).
+		if scopes, err = keyScopesFor(p, in.Scopes); err != nil {
+			return domain.APIKey{}, "", err
 		}
-	}
-	for _, sc := range scopes {
-		ok := sc == domain.ScopeAdmin && partnerID == ""
-		for _, ps := range domain.PartnerScopes {
-			ok = ok || (sc == ps && partnerID != "")
-		}
-		if !ok {
-			return domain.APIKey{}, "", domain.Invalid("scopes", "%q is not a scope this key can hold", sc)
+	case scopes == nil:
+		scopes = []string{domain.ScopeAdmin}
+	default:
+		for _, sc := range scopes {
+			if sc != domain.ScopeAdmin {
+				return domain.APIKey{}, "", domain.Invalid("scopes", "%q is not a scope this key can hold", sc)
+			}
 		}
 	}
 	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
@@ -252,5 +265,10 @@ func (s *Service) IssueAPIKey(ctx context.Context, p domain.Principal, partnerID
 	if err := s.d.Store.CreateAPIKey(ctx, k, crypto.HashToken(secret)); err != nil {
 		return domain.APIKey{}, "", err
 	}
+	detail := map[string]any{"name": name, "prefix": k.Prefix, "scopes": scopes}
+	if k.ExpiresAt != nil {
+		detail["expires_at"] = k.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	s.audit(ctx, p, "api_key.created", k.ID, partnerID, detail)
 	return k, secret, nil
 }

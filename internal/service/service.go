@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookgate/hookgate/internal/auth"
 	"github.com/hookgate/hookgate/internal/crypto"
 	"github.com/hookgate/hookgate/internal/domain"
 	"github.com/hookgate/hookgate/internal/ingest"
@@ -44,9 +45,27 @@ type Deps struct {
 	Log        *slog.Logger
 	AdminToken string
 	PublicURL  string
+	// Jobs queues background jobs (recover, replay, back-fill); without it
+	// those answer 503.
+	Jobs JobQueue
+	// Queues, when set, reports queue depths for admin stats.
+	Queues QueueInspector
 	// Counters, when set, is told about ingest outcomes (metrics).
 	Counters IngestCounters
 	Now      func() time.Time
+	// Accounts (accounts.go): Hasher hashes passwords (default: argon2id
+	// with auth.DefaultParams); Tokens signs access tokens (nil: logins
+	// are off); Throttle limits login and signup attempts (nil: none);
+	// Quota releases quota-held deliveries (nil: none); AutoApprove
+	// activates self-signed-up partners at once.
+	Hasher      *auth.Hasher
+	Tokens      *auth.Tokens
+	Throttle    Throttle
+	Quota       QuotaControl
+	AutoApprove bool
+	// Odoo configures the Odoo connector (odoo*.go): the HTTP client for
+	// Odoo's API, intervals, metrics.
+	Odoo OdooDeps
 }
 
 // IngestCounters records ingest outcomes.
@@ -62,6 +81,7 @@ type Service struct {
 	adminHash string
 	types     typeCache
 	sources   sync.Map // ingest token → sourceEntry
+	odoo      odooState
 }
 
 // New checks its dependencies.
@@ -82,6 +102,14 @@ func New(d Deps) (*Service, error) {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	d.Odoo = d.Odoo.withDefaults()
+	if d.Hasher == nil {
+		h, err := auth.NewHasher(nil, 4)
+		if err != nil {
+			return nil, err
+		}
+		d.Hasher = h
 	}
 	s := &Service{d: d}
 	if d.AdminToken != "" {
@@ -106,6 +134,9 @@ func requireAdmin(p domain.Principal) error {
 func partnerOf(p domain.Principal, scope string) (string, error) {
 	if p.Kind != domain.PrincipalPartner || p.PartnerID == "" {
 		return "", domain.ErrForbidden
+	}
+	if p.Pending {
+		return "", domain.ErrPendingApproval
 	}
 	if scope != "" && !p.Has(scope) {
 		return "", domain.ErrForbidden

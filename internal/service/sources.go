@@ -45,6 +45,7 @@ func (s *Service) CreateSource(ctx context.Context, p domain.Principal, in Sourc
 	if err := s.d.Store.CreateSource(ctx, src, crypto.HashToken(token)); err != nil {
 		return CreatedSource{}, err
 	}
+	s.audit(ctx, p, "source.created", src.ID, "", map[string]any{"name": name, "kind": string(kind)})
 	return CreatedSource{Source: src, Token: token, IngestURL: s.ingestURL(kind, token)}, nil
 }
 
@@ -88,6 +89,7 @@ func (s *Service) RotateSourceToken(ctx context.Context, p domain.Principal, id 
 	if err := s.d.Store.RotateSourceToken(ctx, id, crypto.HashToken(token), s.now().Add(grace)); err != nil {
 		return CreatedSource{}, err
 	}
+	s.audit(ctx, p, "source.token_rotated", id, "", map[string]any{"grace": grace.String()})
 	return CreatedSource{Source: src, Token: token, IngestURL: s.ingestURL(src.Kind, token)}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -86,13 +87,12 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []Outcome) error {
 				return fmt.Errorf("store: insert attempts: %w", err)
 			}
 		}
+		if s.postgres {
+			return s.updateDeliveriesPG(tx, outs, now)
+		}
 		for _, o := range outs {
-			lastErr := o.Attempt.ErrorClass
-			if o.Attempt.Error != "" {
-				lastErr = o.Attempt.Error
-			}
 			if err := tx.Exec(`UPDATE deliveries SET status = ?, attempts = ?, next_attempt_at = ?, last_status = ?, last_error = ?, held_reason = '', updated_at = ? WHERE id = ?`,
-				string(o.Status), o.Attempts, microsPtr(o.NextAttemptAt), o.Attempt.ResponseStatus, lastErr, now, o.Attempt.DeliveryID).Error; err != nil {
+				string(o.Status), o.Attempts, microsPtr(o.NextAttemptAt), o.Attempt.ResponseStatus, lastError(o.Attempt), now, o.Attempt.DeliveryID).Error; err != nil {
 				return fmt.Errorf("store: update delivery: %w", err)
 			}
 		}
@@ -114,4 +114,36 @@ func (s *Store) Attempts(ctx context.Context, partnerID, deliveryID string) ([]d
 		out[i] = r.domain()
 	}
 	return out, nil
+}
+
+func lastError(a domain.Attempt) string {
+	if a.Error != "" {
+		return a.Error
+	}
+	return a.ErrorClass
+}
+
+// updateDeliveriesPG writes every delivery's new state in one statement
+// (UPDATE … FROM VALUES), instead of one round trip per delivery.
+func (s *Store) updateDeliveriesPG(tx *gorm.DB, outs []Outcome, now int64) error {
+	const chunk = 1000
+	for start := 0; start < len(outs); start += chunk {
+		part := outs[start:min(start+chunk, len(outs))]
+		args := make([]any, 0, len(part)*6+1)
+		args = append(args, now)
+		for _, o := range part {
+			args = append(args, o.Attempt.DeliveryID, string(o.Status), o.Attempts, microsPtr(o.NextAttemptAt),
+				o.Attempt.ResponseStatus, lastError(o.Attempt))
+		}
+		row := "(?::text, ?::text, ?::integer, ?::bigint, ?::integer, ?::text)"
+		q := `UPDATE deliveries AS d SET status = v.status, attempts = v.attempts,
+				next_attempt_at = v.next_at, last_status = v.last_status, last_error = v.last_error,
+				held_reason = '', updated_at = ?
+			FROM (VALUES ` + strings.TrimSuffix(strings.Repeat(row+",", len(part)), ",") + `) AS v(id, status, attempts, next_at, last_status, last_error)
+			WHERE d.id = v.id`
+		if err := tx.Exec(q, args...).Error; err != nil {
+			return fmt.Errorf("store: update deliveries: %w", err)
+		}
+	}
+	return nil
 }

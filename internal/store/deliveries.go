@@ -182,12 +182,8 @@ type DeliveryFilter struct {
 // of the previous page; ids grow with time, so pages are stable while new
 // deliveries arrive (they sort before the first page).
 func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter, cursor string, limit int) (domain.Page[domain.Delivery], error) {
-	q := s.deliveryQuery(ctx, f)
-	if cursor != "" {
-		q = q.Where("id < ?", cursor)
-	}
 	var rows []deliveryRow
-	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	if err := s.listDeliveriesQuery(ctx, f, cursor, limit).Find(&rows).Error; err != nil {
 		return domain.Page[domain.Delivery]{}, fmt.Errorf("store: list deliveries: %w", err)
 	}
 	page := domain.Page[domain.Delivery]{Items: make([]domain.Delivery, 0, len(rows))}
@@ -218,12 +214,14 @@ func (s *Store) deliveryQuery(ctx context.Context, f DeliveryFilter) *gorm.DB {
 	if f.Status != "" {
 		q = q.Where("status = ?", string(f.Status))
 	}
-	// Ids embed their creation time, so time windows use the primary key.
+	// Ids embed their creation time (to the millisecond), so a time window
+	// is also an id range, which the primary key and every (…, id) index
+	// serve; created_at keeps the bounds exact to the microsecond.
 	if !f.Since.IsZero() {
-		q = q.Where("created_at >= ?", micros(f.Since))
+		q = q.Where("id >= ? AND created_at >= ?", idBound("dlv", f.Since), micros(f.Since))
 	}
 	if !f.Until.IsZero() {
-		q = q.Where("created_at < ?", micros(f.Until))
+		q = q.Where("id < ? AND created_at < ?", idBound("dlv", f.Until.Add(time.Millisecond)), micros(f.Until))
 	}
 	return q
 }
@@ -259,4 +257,60 @@ func (s *Store) SetDeliveryState(ctx context.Context, id string, status domain.D
 		return notFound("delivery", id)
 	}
 	return nil
+}
+
+// HeldFilter selects held deliveries to release.
+type HeldFilter struct {
+	EndpointID string
+	PartnerID  string
+	Reasons    []string // empty: any reason
+}
+
+// ReleaseHeld turns up to limit held deliveries matching f, oldest first,
+// back into pending deliveries due now, and returns their ids (to enqueue).
+func (s *Store) ReleaseHeld(ctx context.Context, f HeldFilter, limit int) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx.Model(&deliveryRow{}).Where("status = ?", string(domain.DeliveryHeld))
+		if f.EndpointID != "" {
+			q = q.Where("endpoint_id = ?", f.EndpointID)
+		}
+		if f.PartnerID != "" {
+			q = q.Where("partner_id = ?", f.PartnerID)
+		}
+		if len(f.Reasons) > 0 {
+			q = q.Where("held_reason IN ?", f.Reasons)
+		}
+		if err := q.Order("id").Limit(limit).Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		now := micros(time.Now())
+		return tx.Model(&deliveryRow{}).Where("id IN ? AND status = ?", ids, string(domain.DeliveryHeld)).
+			Updates(map[string]any{"status": string(domain.DeliveryPending), "held_reason": "", "next_attempt_at": now, "updated_at": now}).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: release held: %w", err)
+	}
+	return ids, nil
+}
+
+// CountHeld counts held deliveries by reason.
+func (s *Store) CountHeld(ctx context.Context) (map[string]int64, error) {
+	var rows []struct {
+		HeldReason string
+		N          int64
+	}
+	err := s.db.WithContext(ctx).Model(&deliveryRow{}).Select("held_reason, COUNT(*) AS n").
+		Where("status = ?", string(domain.DeliveryHeld)).Group("held_reason").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: count held: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.HeldReason] = r.N
+	}
+	return out, nil
 }

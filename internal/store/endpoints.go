@@ -30,6 +30,10 @@ type endpointRow struct {
 	CreatedAt           int64 `gorm:"autoCreateTime:false"`
 	UpdatedAt           int64 `gorm:"autoUpdateTime:false"`
 	DeletedAt           *int64
+	Ed25519Key          []byte `gorm:"column:ed25519_key"`
+	FailingSince        *int64
+	NextProbeAt         *int64
+	ProbeBackoffMs      int64
 }
 
 func (endpointRow) TableName() string { return "endpoints" }
@@ -39,6 +43,7 @@ func (r endpointRow) domain() domain.Endpoint {
 		ID: r.ID, PartnerID: r.PartnerID, URL: r.URL, Description: r.Description,
 		Status: domain.EndpointStatus(r.Status), StatusReason: r.StatusReason,
 		RateLimitPerSecond: r.RateLimit, TimeoutSeconds: r.TimeoutSeconds,
+		Ed25519: len(r.Ed25519Key) > 0, FailingSince: fromMicrosPtr(r.FailingSince), NextProbeAt: fromMicrosPtr(r.NextProbeAt),
 		CreatedAt: fromMicros(r.CreatedAt), UpdatedAt: fromMicros(r.UpdatedAt),
 	}
 	_ = json.Unmarshal([]byte(r.EventTypes), &e.EventTypes)
@@ -142,6 +147,13 @@ func (s *Store) openSecrets(r endpointRow) (domain.EndpointSecrets, error) {
 		}
 		out.Previous = string(prev)
 		out.PreviousExpires = fromMicros(*r.PrevSecretExpiresAt)
+	}
+	if len(r.Ed25519Key) > 0 {
+		k, err := s.box.Open(r.Ed25519Key, []byte(r.ID+":ed25519"))
+		if err != nil {
+			return domain.EndpointSecrets{}, fmt.Errorf("store: endpoint %s ed25519 key: %w", r.ID, err)
+		}
+		out.Ed25519 = string(k)
 	}
 	return out, nil
 }
@@ -266,6 +278,72 @@ func (s *Store) Routes(ctx context.Context) ([]Route, error) {
 		out = append(out, Route{
 			Endpoint: r.domain(), PartnerStatus: p.Status, Entitlements: p.Entitlements, Quota: p.Quota, Secrets: sec,
 		})
+	}
+	return out, nil
+}
+
+// SetEndpointEd25519 turns v1a signing on with the given whsk_ private key,
+// or off with "".
+func (s *Store) SetEndpointEd25519(ctx context.Context, partnerID, id, privateKey string) error {
+	var sealed []byte
+	if privateKey != "" {
+		sealed = s.box.Seal([]byte(privateKey), []byte(id+":ed25519"))
+	}
+	res := s.db.WithContext(ctx).Model(&endpointRow{}).
+		Where("id = ? AND partner_id = ? AND deleted_at IS NULL", id, partnerID).
+		Updates(map[string]any{"ed25519_key": sealed, "updated_at": micros(time.Now())})
+	if res.Error != nil {
+		return fmt.Errorf("store: endpoint %s ed25519: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return notFound("endpoint", id)
+	}
+	return nil
+}
+
+// EndpointHealth is the delivery engine's view of an endpoint.
+type EndpointHealth struct {
+	Status       domain.EndpointStatus
+	Reason       string
+	FailingSince *time.Time
+	NextProbeAt  *time.Time
+	ProbeBackoff time.Duration
+}
+
+// SetEndpointHealth records a circuit-breaker transition.
+func (s *Store) SetEndpointHealth(ctx context.Context, id string, h EndpointHealth) error {
+	res := s.db.WithContext(ctx).Model(&endpointRow{}).Where("id = ? AND deleted_at IS NULL", id).Updates(map[string]any{
+		"status": string(h.Status), "status_reason": h.Reason, "failing_since": microsPtr(h.FailingSince),
+		"next_probe_at": microsPtr(h.NextProbeAt), "probe_backoff_ms": h.ProbeBackoff.Milliseconds(),
+		"updated_at": micros(time.Now()),
+	})
+	if res.Error != nil {
+		return fmt.Errorf("store: endpoint %s health: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return notFound("endpoint", id)
+	}
+	return nil
+}
+
+// ProbeBackoff returns the current probe back-off of an endpoint.
+func (s *Store) ProbeBackoff(ctx context.Context, id string) (time.Duration, error) {
+	var ms int64
+	err := s.db.WithContext(ctx).Model(&endpointRow{}).Select("probe_backoff_ms").Where("id = ?", id).Scan(&ms).Error
+	return time.Duration(ms) * time.Millisecond, err
+}
+
+// EndpointsToProbe lists circuit-open endpoints whose probe time has come.
+func (s *Store) EndpointsToProbe(ctx context.Context, now time.Time, limit int) ([]domain.Endpoint, error) {
+	var rows []endpointRow
+	err := s.db.WithContext(ctx).Where("deleted_at IS NULL AND status = ? AND status_reason = ? AND next_probe_at <= ?",
+		string(domain.EndpointPaused), domain.ReasonCircuitOpen, micros(now)).Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: endpoints to probe: %w", err)
+	}
+	out := make([]domain.Endpoint, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
 	}
 	return out, nil
 }

@@ -22,6 +22,8 @@ type eventRow struct {
 	IdempotencyKey *string
 	Payload        []byte
 	FannedOut      bool
+	PartnerID      *string
+	EnrichedAt     *int64 // migration 4 (Odoo connector)
 }
 
 func (eventRow) TableName() string { return "events" }
@@ -34,6 +36,10 @@ func (r eventRow) domain() domain.Event {
 	if r.IdempotencyKey != nil {
 		e.IdempotencyKey = *r.IdempotencyKey
 	}
+	if r.PartnerID != nil {
+		e.PartnerID = *r.PartnerID
+	}
+	e.Enriched = r.EnrichedAt != nil
 	return e
 }
 
@@ -124,15 +130,25 @@ func (s *Store) InsertEvents(ctx context.Context, events []domain.Event, window 
 				k := e.IdempotencyKey
 				key = &k
 			}
+			var partner *string
+			if e.PartnerID != "" {
+				p := e.PartnerID
+				partner = &p
+			}
+			var enriched *int64
+			if e.Enriched {
+				v := micros(e.ReceivedAt)
+				enriched = &v
+			}
 			args = append(args, e.ID, e.Type, e.SourceID, e.Model, e.RecordID,
-				micros(e.OccurredAt), micros(e.ReceivedAt), key, e.Payload, false)
+				micros(e.OccurredAt), micros(e.ReceivedAt), key, e.Payload, false, partner, enriched)
 			n++
 		}
 		if n == 0 {
 			return nil
 		}
-		q := `INSERT INTO events (id, type, source_id, model, record_id, occurred_at, received_at, idempotency_key, payload, fanned_out) VALUES ` +
-			placeholders(n, 10)
+		q := `INSERT INTO events (id, type, source_id, model, record_id, occurred_at, received_at, idempotency_key, payload, fanned_out, partner_id, enriched_at) VALUES ` +
+			placeholders(n, 12)
 		if err := tx.Exec(q, args...).Error; err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
