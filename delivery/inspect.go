@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -37,8 +38,18 @@ func NewInspector(rdb redis.UniversalClient) *Inspector {
 // Queues returns the stats of hookgate's queues (a queue that has never
 // held a task reports zeros).
 func (i *Inspector) Queues(_ context.Context) ([]QueueStats, error) {
+	// GetQueueInfo reports a queue that does not exist yet with asynq's
+	// internal NOT_FOUND error, not ErrQueueNotFound, so ask which exist.
+	known, err := i.in.Queues()
+	if err != nil {
+		return nil, fmt.Errorf("delivery: list queues: %w", err)
+	}
 	var out []QueueStats
 	for _, q := range []string{QueueDeliveries, QueueOps} {
+		if !slices.Contains(known, q) {
+			out = append(out, QueueStats{Queue: q})
+			continue
+		}
 		info, err := i.in.GetQueueInfo(q)
 		if errors.Is(err, asynq.ErrQueueNotFound) {
 			out = append(out, QueueStats{Queue: q})

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -157,4 +158,29 @@ func (l *Limits) InFlight(ctx context.Context, endpointID string) (int, error) {
 	n, err := l.rdb.ZCount(ctx, "hookgate:inflight:"+endpointID,
 		strconv.FormatInt(time.Now().UnixMilli(), 10), "+inf").Result()
 	return int(n), err
+}
+
+// errStopping is returned by AcquireWait when the worker stops.
+var errStopping = errors.New("delivery: stopping")
+
+// AcquireWait takes a slot, waiting as long as it takes (a lane runner, not
+// a queue worker, does the waiting); it gives up when quit closes.
+func (l *Limits) AcquireWait(ctx context.Context, endpointID, token string, quit <-chan struct{}) error {
+	g := l.gate(endpointID)
+	poll := time.NewTicker(20 * time.Millisecond) // holders in other processes
+	defer poll.Stop()
+	for {
+		ok, err := l.tryAcquire(ctx, endpointID, token)
+		if err != nil || ok {
+			return err
+		}
+		select {
+		case <-quit:
+			return errStopping
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-g.freed:
+		case <-poll.C:
+		}
+	}
 }

@@ -69,7 +69,8 @@ func (p *Purger) ProcessTask(ctx context.Context, _ *asynq.Task) error {
 		return nil
 	}
 	if p.Redis != nil && p.Interval > 0 {
-		period := p.now().Truncate(p.Interval).Unix()
+		start := p.now()
+		period := start.Truncate(p.Interval).Unix()
 		key := "hookgate:retention:period:" + strconv.FormatInt(period, 10)
 		ok, err := p.Redis.SetNX(ctx, key, "1", p.Interval).Result()
 		if err != nil {
@@ -78,7 +79,7 @@ func (p *Purger) ProcessTask(ctx context.Context, _ *asynq.Task) error {
 		if !ok {
 			return nil
 		}
-		if _, err := p.Purge(ctx); err != nil {
+		if _, err := p.purge(ctx, start); err != nil {
 			// Give the period back so the retried task purges.
 			p.Redis.Del(context.WithoutCancel(ctx), key)
 			return err
@@ -91,6 +92,10 @@ func (p *Purger) ProcessTask(ctx context.Context, _ *asynq.Task) error {
 
 // Purge runs one retention pass now and records it.
 func (p *Purger) Purge(ctx context.Context) (domain.RetentionRun, error) {
+	return p.purge(ctx, p.now())
+}
+
+func (p *Purger) purge(ctx context.Context, start time.Time) (domain.RetentionRun, error) {
 	batch := p.Batch
 	if batch <= 0 {
 		batch = 1000
@@ -99,7 +104,6 @@ func (p *Purger) Purge(ctx context.Context) (domain.RetentionRun, error) {
 	if pause <= 0 {
 		pause = 20 * time.Millisecond
 	}
-	start := p.now()
 	run := domain.RetentionRun{
 		ID: ids.NewAt("ret", start), StartedAt: start, Cutoff: start.Add(-p.Retention), Purged: map[string]int64{},
 	}

@@ -91,3 +91,17 @@ func (e *Enqueuer) enqueuePayload(ctx context.Context, taskID string, ap attempt
 	}
 	return nil
 }
+
+// enqueueStrict is enqueuePayload that reports a task id conflict.
+func (e *Enqueuer) enqueueStrict(ctx context.Context, taskID string, ap attemptPayload, at time.Time) error {
+	p, _ := json.Marshal(ap)
+	opts := []asynq.Option{
+		asynq.TaskID(taskID), asynq.Queue(QueueDeliveries),
+		asynq.MaxRetry(1 << 30), asynq.Timeout(e.taskTimeout),
+	}
+	if time.Until(at) > 0 {
+		opts = append(opts, asynq.ProcessAt(at))
+	}
+	_, err := e.client.EnqueueContext(ctx, asynq.NewTask(TaskAttempt, p), opts...)
+	return err
+}

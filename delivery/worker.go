@@ -29,7 +29,13 @@ type WorkerDeps struct {
 	Breaker *Breaker
 	Policy  Policy
 	Timeout time.Duration // default per-attempt timeout
-	Log     *slog.Logger
+	// EndpointConcurrency caps in-flight attempts per endpoint (default 10).
+	EndpointConcurrency int
+	// Concurrency caps in-flight attempts per process (default 200).
+	Concurrency int
+	// Enqueuer puts retries of lane-run attempts back on the queue.
+	Enqueuer *Enqueuer
+	Log      *slog.Logger
 	// Observe, when set, is told of every attempt (metrics).
 	Observe func(a domain.Attempt, status domain.DeliveryStatus, eventReceived time.Time)
 	// Now is the clock (tests); nil means time.Now.
@@ -38,7 +44,8 @@ type WorkerDeps struct {
 
 // Worker runs delivery attempts: the asynq handler for TaskAttempt.
 type Worker struct {
-	d WorkerDeps
+	d     WorkerDeps
+	lanes *lanes
 }
 
 // NewWorker checks its dependencies.
@@ -56,6 +63,8 @@ func NewWorker(d WorkerDeps) (*Worker, error) {
 		return nil, errors.New("delivery: Limits is required")
 	case d.Breaker == nil:
 		return nil, errors.New("delivery: Breaker is required")
+	case d.Enqueuer == nil:
+		return nil, errors.New("delivery: Enqueuer is required")
 	case d.Log == nil:
 		return nil, errors.New("delivery: Log is required")
 	}
@@ -65,8 +74,20 @@ func NewWorker(d WorkerDeps) (*Worker, error) {
 	if d.Timeout <= 0 {
 		d.Timeout = 15 * time.Second
 	}
-	return &Worker{d: d}, nil
+	if d.EndpointConcurrency <= 0 {
+		d.EndpointConcurrency = 10
+	}
+	if d.Concurrency <= 0 {
+		d.Concurrency = 200
+	}
+	w := &Worker{d: d}
+	w.lanes = newLanes(w, d.EndpointConcurrency, d.Concurrency)
+	return w, nil
 }
+
+// Stop ends the lanes: attempts in flight finish (bounded by ctx) and
+// attempts still waiting in a lane go back to the queue.
+func (w *Worker) Stop(ctx context.Context) { w.lanes.stop(ctx) }
 
 var _ asynq.Handler = (*Worker)(nil)
 
@@ -79,28 +100,36 @@ func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if p.Trigger == "" {
 		p.Trigger = domain.TriggerScheduled
 	}
-	return w.attempt(ctx, p)
+	if p.EndpointID == "" {
+		// Tasks from the sweeper, releases and replays name only the
+		// delivery: find its endpoint.
+		work, err := w.d.Store.DeliveryWork(ctx, p.DeliveryID)
+		if errors.Is(err, domain.ErrNotFound) {
+			w.d.Log.WarnContext(ctx, "task for unknown delivery dropped", "delivery_id", p.DeliveryID)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p.EndpointID = work.Delivery.EndpointID
+	}
+	rt, ok := w.d.Routes.Get(p.EndpointID)
+	if !ok || (p.Trigger == domain.TriggerScheduled && !p.Probe && holdReason(rt) != "") {
+		// Deleted endpoint or a hold: settled here, no HTTP involved.
+		return w.attempt(ctx, p, nil)
+	}
+	if w.lanes.submit(p) {
+		return nil
+	}
+	return &waitError{Delay: jitter(2*time.Second, 0.5), Reason: "endpoint backlog full"}
 }
 
-func (w *Worker) attempt(ctx context.Context, p attemptPayload) error {
+// attempt makes one attempt. lease is the endpoint slot the caller (a lane)
+// holds; nil means the attempt takes its own (or needs none: deleted
+// endpoint, hold).
+func (w *Worker) attempt(ctx context.Context, p attemptPayload, lease *slotLease) error {
 	log := w.d.Log.With("delivery_id", p.DeliveryID, "trigger", p.Trigger)
 	scheduled := p.Trigger == domain.TriggerScheduled
-
-	// Limits first, from the in-memory route, so a throttled or busy
-	// endpoint's tasks cost no database read: waiting never consumes an
-	// attempt. (Tasks enqueued before the payload carried the endpoint id
-	// skip this early check and are limited below.)
-	var lease *slotLease
-	if p.EndpointID != "" {
-		if rt, ok := w.d.Routes.Get(p.EndpointID); ok && (!scheduled || p.Probe || holdReason(rt) == "") {
-			l, err := w.limit(ctx, rt)
-			if err != nil {
-				return err
-			}
-			lease = l
-			defer lease.release(nil)
-		}
-	}
 
 	work, err := w.d.Store.DeliveryWork(ctx, p.DeliveryID)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -146,8 +175,8 @@ func (w *Worker) attempt(ctx context.Context, p attemptPayload) error {
 		if lease, err = w.limit(ctx, rt); err != nil {
 			return err
 		}
-		defer lease.release(nil)
 	}
+	defer lease.release(nil)
 	release := lease.release
 
 	number := d.Attempts + 1

@@ -28,8 +28,8 @@ const (
 	DefaultMinBackoff = 250 * time.Millisecond
 	// DefaultMaxBackoff caps the exponential backoff between retries.
 	DefaultMaxBackoff = 10 * time.Second
-	// DefaultTimeout is the timeout of the http.Client NewClient creates
-	// when WithHTTPClient is not given.
+	// DefaultTimeout bounds each attempt of a call unless WithTimeout says
+	// otherwise; streamed exports are bounded by the caller's context only.
 	DefaultTimeout = 30 * time.Second
 	// MaxRetryAfter caps how long a Retry-After header can make the client
 	// wait before a retry.
@@ -52,6 +52,7 @@ type Client struct {
 	maxRetries int
 	minBackoff time.Duration
 	maxBackoff time.Duration
+	timeout    time.Duration
 }
 
 // Option configures a Client.
@@ -65,6 +66,15 @@ func WithHTTPClient(hc *http.Client) Option {
 			c.http = hc
 		}
 	}
+}
+
+// WithTimeout bounds each attempt of a call (default DefaultTimeout); an
+// attempt that times out counts as a network error and is retried when the
+// call is idempotent. 0 leaves only the context's deadline. It does not
+// apply to ExportDeliveries, whose stream may take as long as the context
+// allows.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) { c.timeout = max(d, 0) }
 }
 
 // WithUserAgent sets the User-Agent header of every request.
@@ -103,16 +113,29 @@ func NewClient(baseURL, token string, opts ...Option) *Client {
 	c := &Client{
 		baseURL:    strings.TrimRight(strings.TrimSpace(baseURL), "/"),
 		token:      token,
-		http:       &http.Client{Timeout: DefaultTimeout},
+		http:       &http.Client{Transport: defaultTransport()},
 		userAgent:  DefaultUserAgent,
 		maxRetries: DefaultRetries,
 		minBackoff: DefaultMinBackoff,
 		maxBackoff: DefaultMaxBackoff,
+		timeout:    DefaultTimeout,
 	}
 	for _, opt := range opts {
 		opt(c)
 	}
 	return c
+}
+
+// defaultTransport is http.DefaultTransport with a bound on the wait for
+// response headers, so that a stalled server cannot hang a stream.
+func defaultTransport() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.ResponseHeaderTimeout = DefaultTimeout
+	return t
 }
 
 // WithToken returns a copy of the client that authenticates with token
@@ -132,7 +155,7 @@ type request struct {
 	method string
 	path   string // already escaped
 	query  url.Values
-	body   any    // encoded as JSON unless nil; []byte is sent as is
+	body   any // encoded as JSON unless nil; []byte is sent as is
 	header http.Header
 	// retry marks the call as safe to repeat: idempotent methods, and POSTs
 	// made idempotent by a key.
@@ -141,11 +164,25 @@ type request struct {
 	public bool
 }
 
-// get, post and the others build the common requests.
-func get(path string, q url.Values) request { return request{method: http.MethodGet, path: path, query: q, retry: true} }
-func del(path string) request                { return request{method: http.MethodDelete, path: path, retry: true} }
-func post(path string, body any) request     { return request{method: http.MethodPost, path: path, body: body} }
-func patch(path string, body any) request    { return request{method: http.MethodPatch, path: path, body: body} }
+// get builds a GET request, which is retried.
+func get(path string, q url.Values) request {
+	return request{method: http.MethodGet, path: path, query: q, retry: true}
+}
+
+// del builds a DELETE request, which is retried.
+func del(path string) request {
+	return request{method: http.MethodDelete, path: path, retry: true}
+}
+
+// post builds a POST request, which is not retried.
+func post(path string, body any) request {
+	return request{method: http.MethodPost, path: path, body: body}
+}
+
+// patch builds a PATCH request, which is not retried.
+func patch(path string, body any) request {
+	return request{method: http.MethodPatch, path: path, body: body}
+}
 
 // pathf builds a path, escaping each argument as one path segment.
 func pathf(format string, ids ...string) string {
@@ -219,6 +256,11 @@ func wrapOp(op string, err error) error {
 
 // once makes one HTTP request. wait is the server's Retry-After, if any.
 func (c *Client) once(ctx context.Context, req request, u string, body []byte, out any) (http.Header, time.Duration, error) {
+	if _, streaming := out.(*io.ReadCloser); !streaming && c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -232,7 +274,9 @@ func (c *Client) once(ctx context.Context, req request, u string, body []byte, o
 			hr.Header.Add(k, v)
 		}
 	}
-	hr.Header.Set("Accept", "application/json, application/problem+json")
+	if hr.Header.Get("Accept") == "" {
+		hr.Header.Set("Accept", "application/json, application/problem+json")
+	}
 	if body != nil {
 		hr.Header.Set("Content-Type", "application/json")
 	}
@@ -245,6 +289,10 @@ func (c *Client) once(ctx context.Context, req request, u string, body []byte, o
 	resp, err := c.http.Do(hr)
 	if err != nil {
 		return nil, 0, err
+	}
+	if rc, ok := out.(*io.ReadCloser); ok && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		*rc = resp.Body // the caller reads and closes the stream
+		return resp.Header, 0, nil
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -272,16 +320,29 @@ func (c *Client) once(ctx context.Context, req request, u string, body []byte, o
 	return resp.Header, 0, nil
 }
 
+// stream sends req like do and hands over the body of a 2xx answer
+// unread; the caller must close it. Retries happen only before a body is
+// handed over.
+func (c *Client) stream(ctx context.Context, req request) (io.ReadCloser, error) {
+	var rc io.ReadCloser
+	if err := c.do(ctx, req, &rc); err != nil {
+		return nil, err
+	}
+	return rc, nil
+}
+
 // decodeError is a 2xx response whose body is not the documented JSON.
 type decodeError struct {
 	status int
 	err    error
 }
 
+// Error says which response could not be decoded.
 func (e *decodeError) Error() string {
 	return fmt.Sprintf("decode %d response: %v", e.status, e.err)
 }
 
+// Unwrap returns the JSON error.
 func (e *decodeError) Unwrap() error { return e.err }
 
 // retryable reports whether a failed attempt may be repeated: a 429, 502,

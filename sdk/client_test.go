@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/hookgate/hookgate/internal/apptest"
+	"github.com/hookgate/hookgate/internal/odoo/odootest"
 	"github.com/hookgate/hookgate/sdk"
 )
 
@@ -578,6 +579,68 @@ func TestSources(t *testing.T) {
 			t.Errorf("IngestOdoo during the grace period: %v", err)
 		}
 	}
+	// The Odoo connector's settings, against a fake Odoo.
+	fake := odootest.Start(t, odootest.Options{Version: 18})
+	o := fake.Options()
+	if _, err := e.admin.AdminCheckSource(ctx, odoo.ID); !errors.Is(err, sdk.ErrValidation) && !errors.Is(err, sdk.ErrConflict) {
+		t.Errorf("AdminCheckSource without credentials: %v, want it refused", err)
+	}
+	if _, err := e.admin.AdminBackfillSource(ctx, odoo.ID, time.Now().Add(-time.Hour)); !errors.Is(err, sdk.ErrValidation) {
+		t.Errorf("AdminBackfillSource without credentials: %v, want ErrValidation", err)
+	}
+	upd, err := e.admin.AdminUpdateSource(ctx, odoo.ID, sdk.SourceUpdate{
+		Name: sdk.Ptr("odoo-main"),
+		Odoo: &sdk.OdooConnectionInput{URL: fake.URL, Database: o.Database, Login: o.Login, APIKey: sdk.Ptr(o.APIKey), Version: "18"},
+		ReconcileInterval: sdk.Ptr(10 * time.Minute),
+	})
+	if err != nil {
+		t.Fatalf("AdminUpdateSource: %v", err)
+	}
+	if upd.Name != "odoo-main" || upd.Odoo == nil || !upd.Odoo.HasAPIKey || upd.Odoo.URL != fake.URL ||
+		upd.Reconcile == nil || upd.Reconcile.IntervalSeconds != 600 || upd.RulesDefault == nil || !*upd.RulesDefault || len(upd.Rules) == 0 {
+		t.Errorf("AdminUpdateSource answered %+v", upd)
+	}
+	check, err := e.admin.AdminCheckSource(ctx, odoo.ID)
+	if err != nil {
+		t.Fatalf("AdminCheckSource: %v", err)
+	}
+	if !check.OK || check.UID != o.UID || check.Login != o.Login || !strings.HasPrefix(check.Version, "18") {
+		t.Errorf("AdminCheckSource answered %+v", check)
+	}
+	// Custom rules replace the defaults; restoring them is explicit.
+	rules := []sdk.MappingRule{{Model: "sale.order", EventType: "order.confirmed", On: "write",
+		When: []sdk.RuleCondition{{Field: "state", Op: "eq", Value: "sale"}}}}
+	custom, err := e.admin.AdminUpdateSource(ctx, odoo.ID, sdk.SourceUpdate{Rules: rules})
+	if err != nil {
+		t.Fatalf("AdminUpdateSource rules: %v", err)
+	}
+	if custom.RulesDefault == nil || *custom.RulesDefault || len(custom.Rules) != 1 || custom.Rules[0].EventType != "order.confirmed" {
+		t.Errorf("custom rules: %+v", custom.Rules)
+	}
+	restored, err := e.admin.AdminUpdateSource(ctx, odoo.ID, sdk.SourceUpdate{DefaultRules: true})
+	if err != nil || restored.RulesDefault == nil || !*restored.RulesDefault {
+		t.Errorf("restoring the default rules: %+v, %v", restored.RulesDefault, err)
+	}
+	since := time.Now().Add(-2 * time.Hour).UTC().Truncate(time.Second)
+	bf, err := e.admin.AdminBackfillSource(ctx, odoo.ID, since)
+	if err != nil {
+		t.Fatalf("AdminBackfillSource: %v", err)
+	}
+	if bf.Reconcile == nil || bf.Reconcile.Watermark == nil || bf.Reconcile.Watermark.After(since.Add(time.Second)) {
+		t.Errorf("AdminBackfillSource answered reconcile %+v, want the watermark moved back to %v", bf.Reconcile, since)
+	}
+	view, err := e.admin.AdminGetSource(ctx, odoo.ID)
+	if err != nil || view.Odoo == nil || view.Odoo.UserID == nil || *view.Odoo.UserID != o.UID {
+		t.Errorf("AdminGetSource after check: %+v, %v", view.Odoo, err)
+	}
+	removed, err := e.admin.AdminUpdateSource(ctx, odoo.ID, sdk.SourceUpdate{RemoveOdoo: true})
+	if err != nil || removed.Odoo != nil {
+		t.Errorf("removing the credentials: %+v, %v", removed.Odoo, err)
+	}
+	if _, err := e.admin.AdminUpdateSource(ctx, odoo.ID, sdk.SourceUpdate{ReconcileInterval: sdk.Ptr(-time.Second)}); !errors.Is(err, sdk.ErrValidation) {
+		t.Errorf("a negative interval: %v, want ErrValidation", err)
+	}
+
 	if _, err := pc.AdminGetSource(ctx, odoo.ID); !errors.Is(err, sdk.ErrForbidden) {
 		t.Errorf("AdminGetSource as a partner: %v, want ErrForbidden", err)
 	}

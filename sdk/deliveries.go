@@ -2,7 +2,12 @@ package sdk
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"iter"
+	"net/http"
 	"net/url"
 	"time"
 )
@@ -71,4 +76,59 @@ func (c *Client) RetryDelivery(ctx context.Context, id string) (Delivery, error)
 	var d Delivery
 	err := c.do(ctx, post(pathf("/v1/deliveries/%s/retry", id), nil), &d)
 	return d, err
+}
+
+// ExportFormat is a delivery-log export format.
+type ExportFormat string
+
+// Export formats.
+const (
+	// ExportCSV is comma-separated values with a header line.
+	ExportCSV ExportFormat = "text/csv"
+	// ExportNDJSON is one Delivery JSON object per line.
+	ExportNDJSON ExportFormat = "application/x-ndjson"
+)
+
+// ExportDeliveries streams the whole delivery log matching params (Limit
+// and Cursor are ignored) in format. The caller must close the reader. The
+// stream is read as it arrives, so an export of millions of deliveries
+// needs little memory:
+//
+//	rc, err := client.ExportDeliveries(ctx, sdk.DeliveryListParams{Status: sdk.DeliveryFailed}, sdk.ExportCSV)
+//	if err != nil { return err }
+//	defer rc.Close()
+//	_, err = io.Copy(file, rc)
+func (c *Client) ExportDeliveries(ctx context.Context, params DeliveryListParams, format ExportFormat) (io.ReadCloser, error) {
+	params.Limit, params.Cursor = 0, ""
+	req := get("/v1/deliveries", params.values())
+	req.header = http.Header{"Accept": {string(format)}}
+	return c.stream(ctx, req)
+}
+
+// ExportedDeliveries iterates over an NDJSON export, decoding one Delivery
+// per line; unlike Deliveries it makes a single request.
+func (c *Client) ExportedDeliveries(ctx context.Context, params DeliveryListParams) iter.Seq2[Delivery, error] {
+	return func(yield func(Delivery, error) bool) {
+		rc, err := c.ExportDeliveries(ctx, params, ExportNDJSON)
+		if err != nil {
+			yield(Delivery{}, err)
+			return
+		}
+		defer rc.Close()
+		dec := json.NewDecoder(rc)
+		for {
+			var d Delivery
+			err := dec.Decode(&d)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(Delivery{}, fmt.Errorf("sdk: export deliveries: %w", err))
+				return
+			}
+			if !yield(d, nil) {
+				return
+			}
+		}
+	}
 }

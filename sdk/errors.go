@@ -36,8 +36,16 @@ var (
 	// the partner's plan does not allow more (for example endpoints).
 	ErrQuotaExceeded = errors.New("hookgate: quota exceeded")
 	// ErrUnavailable matches 502, 503 and 504: hookgate or a service behind
-	// it is unavailable; nothing was stored.
+	// it (such as a source's Odoo) is unavailable or failed.
 	ErrUnavailable = errors.New("hookgate: unavailable")
+	// ErrInvalidCredentials matches a 401 whose problem type is
+	// invalid-credentials: Login got a wrong e-mail or password. It also
+	// matches ErrUnauthorized.
+	ErrInvalidCredentials = errors.New("hookgate: invalid e-mail or password")
+	// ErrPendingApproval matches a 403 whose problem type is
+	// pending-approval: the partner awaits an admin's approval. It also
+	// matches ErrForbidden.
+	ErrPendingApproval = errors.New("hookgate: partner awaits approval")
 )
 
 // ProblemTypeBase prefixes hookgate's problem type URIs.
@@ -127,6 +135,10 @@ func (e *APIError) Is(target error) bool {
 		return e.Status == http.StatusTooManyRequests
 	case ErrQuotaExceeded:
 		return e.Status == http.StatusConflict && strings.HasSuffix(e.Type, "/quota-exceeded")
+	case ErrInvalidCredentials:
+		return e.Status == http.StatusUnauthorized && strings.HasSuffix(e.Type, "/invalid-credentials")
+	case ErrPendingApproval:
+		return e.Status == http.StatusForbidden && strings.HasSuffix(e.Type, "/pending-approval")
 	case ErrUnavailable:
 		return e.Status == http.StatusBadGateway || e.Status == http.StatusServiceUnavailable ||
 			e.Status == http.StatusGatewayTimeout

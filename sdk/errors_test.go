@@ -105,14 +105,17 @@ func TestRetryAfterDate(t *testing.T) {
 
 func TestErrorsIs(t *testing.T) {
 	sentinels := []error{sdk.ErrUnauthorized, sdk.ErrForbidden, sdk.ErrNotFound, sdk.ErrConflict,
-		sdk.ErrValidation, sdk.ErrRateLimited, sdk.ErrQuotaExceeded, sdk.ErrUnavailable}
+		sdk.ErrValidation, sdk.ErrRateLimited, sdk.ErrQuotaExceeded, sdk.ErrUnavailable, sdk.ErrInvalidCredentials,
+		sdk.ErrPendingApproval}
 	for _, tc := range []struct {
 		err  *sdk.APIError
 		want []error
 	}{
 		{&sdk.APIError{Status: 400}, []error{sdk.ErrValidation}},
 		{&sdk.APIError{Status: 401}, []error{sdk.ErrUnauthorized}},
+		{&sdk.APIError{Status: 401, Type: "https://hookgate.dev/problems/invalid-credentials"}, []error{sdk.ErrUnauthorized, sdk.ErrInvalidCredentials}},
 		{&sdk.APIError{Status: 403}, []error{sdk.ErrForbidden}},
+		{&sdk.APIError{Status: 403, Type: "https://hookgate.dev/problems/pending-approval"}, []error{sdk.ErrForbidden, sdk.ErrPendingApproval}},
 		{&sdk.APIError{Status: 404}, []error{sdk.ErrNotFound}},
 		{&sdk.APIError{Status: 409, Type: "https://hookgate.dev/problems/conflict"}, []error{sdk.ErrConflict}},
 		{&sdk.APIError{Status: 409, Type: "https://hookgate.dev/problems/quota-exceeded"}, []error{sdk.ErrConflict, sdk.ErrQuotaExceeded}},

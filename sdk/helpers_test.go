@@ -10,9 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3filter"
+
 	"github.com/hookgate/hookgate/internal/apptest"
 	"github.com/hookgate/hookgate/sdk"
 )
+
+func init() {
+	// The NDJSON delivery export is checked as text, as internal/e2e does.
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.PlainBodyDecoder)
+}
 
 // contractTransport hands every request the SDK makes, and the answer, to
 // apptest.ResponseCheck, so the SDK's traffic is checked against

@@ -21,8 +21,8 @@ const (
 	JobQueued = "queued"
 	// JobRunning is a job in progress.
 	JobRunning = "running"
-	// JobSucceeded is a finished job.
-	JobSucceeded = "succeeded"
+	// JobCompleted is a job that finished its work.
+	JobCompleted = "completed"
 	// JobFailed is a job that stopped on an error (see Job.Error).
 	JobFailed = "failed"
 	// JobCancelled is a job stopped by an admin.
@@ -30,13 +30,13 @@ const (
 )
 
 // Job is a background job (recovery, back-fill, replay) and its progress.
-// Poll it with GetRecovery or AdminGetReplay until Done reports true.
+// Poll it with GetRecovery or AdminGetReplay until Finished reports true.
 type Job struct {
 	// ID is the job's id.
 	ID string `json:"id"`
 	// Kind is JobRecover, JobBackfill or JobReplay.
 	Kind string `json:"kind"`
-	// Status is JobQueued, JobRunning, JobSucceeded, JobFailed or
+	// Status is JobQueued, JobRunning, JobCompleted, JobFailed or
 	// JobCancelled.
 	Status string `json:"status"`
 	// PartnerID is the partner concerned, if any.
@@ -53,8 +53,8 @@ type Job struct {
 	Days *int `json:"days"`
 	// Total is how many deliveries the job will send.
 	Total int64 `json:"total"`
-	// DoneCount is how many it has queued so far.
-	DoneCount int64 `json:"done"`
+	// Done is how many it has handled so far.
+	Done int64 `json:"done"`
 	// Succeeded counts deliveries that succeeded.
 	Succeeded int64 `json:"succeeded"`
 	// Failed counts deliveries that failed.
@@ -71,9 +71,10 @@ type Job struct {
 	FinishedAt *time.Time `json:"finished_at"`
 }
 
-// Done reports whether the job has ended (succeeded, failed or cancelled).
-func (j Job) Done() bool {
-	return j.Status == JobSucceeded || j.Status == JobFailed || j.Status == JobCancelled
+// Finished reports whether the job has ended (completed, failed or
+// cancelled).
+func (j Job) Finished() bool {
+	return j.Status == JobCompleted || j.Status == JobFailed || j.Status == JobCancelled
 }
 
 // RecoverInput chooses the failed deliveries RecoverEndpoint re-sends.

@@ -32,8 +32,8 @@ type flaky struct {
 
 type recorded struct {
 	Method, Path, Escaped, Query, Body string
-	Header                    http.Header
-	At                        time.Time
+	Header                             http.Header
+	At                                 time.Time
 }
 
 func newFlaky(t *testing.T, ok string, statuses ...int) *flaky {
@@ -334,5 +334,31 @@ func TestRequestShape(t *testing.T) {
 	}
 	if h := f.requests()[3].Header.Get("Authorization"); h != "Bearer other" {
 		t.Errorf("WithToken sent Authorization %q", h)
+	}
+}
+
+func TestAttemptTimeoutIsRetried(t *testing.T) {
+	var calls atomic.Int32
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+			return
+		}
+		io.WriteString(w, partnerJSON)
+	}))
+	defer s.Close()
+	start := time.Now()
+	p, err := fastClient(s.URL, sdk.WithTimeout(100*time.Millisecond)).Me(context.Background())
+	if err != nil || p.ID != "ptn_1" {
+		t.Fatalf("Me: %+v, %v", p, err)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v: the first attempt was not cut at 100ms", d)
 	}
 }

@@ -24,6 +24,23 @@ type Stats struct {
 	PartnersLast5m []PartnerRate `json:"partners_last_5m"`
 	// PartnersLast24h are the same over the last 24 hours.
 	PartnersLast24h []PartnerRate `json:"partners_last_24h"`
+	// Retention is the last run of the log retention job; nil before the
+	// first one.
+	Retention *RetentionRun `json:"retention"`
+}
+
+// RetentionRun is one run of the job that purges old delivery logs.
+type RetentionRun struct {
+	// StartedAt is when the run started.
+	StartedAt time.Time `json:"started_at"`
+	// FinishedAt is when it ended.
+	FinishedAt time.Time `json:"finished_at"`
+	// Cutoff is the age limit: what was older was purged.
+	Cutoff time.Time `json:"cutoff"`
+	// Purged counts the rows removed, by kind.
+	Purged map[string]int64 `json:"purged"`
+	// Error says why the run failed, if it did.
+	Error string `json:"error"`
 }
 
 // QueueStats is one queue's depth.

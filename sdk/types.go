@@ -39,7 +39,8 @@ const (
 	DeliveryHeld = "held"
 )
 
-// API key scopes a partner key may hold.
+// API key scopes a partner key may hold. A key issued with no scopes gets
+// the partner's default set.
 const (
 	// ScopeEndpointsRead allows reading endpoints.
 	ScopeEndpointsRead = "endpoints:read"
@@ -49,6 +50,9 @@ const (
 	ScopeDeliveriesRead = "deliveries:read"
 	// ScopeDeliveriesReplay allows retrying and recovering deliveries.
 	ScopeDeliveriesReplay = "deliveries:replay"
+	// ScopeKeysManage allows listing, issuing and revoking the partner's
+	// API keys.
+	ScopeKeysManage = "keys:manage"
 )
 
 // Quota limits what a partner may use; 0 means unlimited.
@@ -111,7 +115,7 @@ type APIKey struct {
 type APIKeyInput struct {
 	// Name labels the key.
 	Name string `json:"name"`
-	// Scopes limits the key; empty gives every partner scope.
+	// Scopes limits the key; empty gives the default partner scopes.
 	Scopes []string `json:"scopes,omitempty"`
 	// ExpiresAt, when set, makes the key stop working then.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
@@ -353,6 +357,82 @@ type Source struct {
 	// Token is the ingest token; only in the answer that creates the source
 	// or rotates its token.
 	Token string `json:"token,omitempty"`
+
+	// The members below are set on odoo sources by AdminGetSource,
+	// AdminUpdateSource and AdminBackfillSource.
+
+	// Odoo is the Odoo API connection (never its key); nil when no
+	// credentials are saved.
+	Odoo *OdooConnection `json:"odoo,omitempty"`
+	// Rules are the mapping rules in force.
+	Rules []MappingRule `json:"rules,omitempty"`
+	// RulesDefault reports that Rules are the built-in defaults.
+	RulesDefault *bool `json:"rules_default,omitempty"`
+	// Reconcile is the reconciliation progress.
+	Reconcile *Reconcile `json:"reconcile,omitempty"`
+}
+
+// OdooConnection is how hookgate reaches an Odoo instance's API, without
+// the API key.
+type OdooConnection struct {
+	// URL is the Odoo base URL.
+	URL string `json:"url"`
+	// Database is the Odoo database.
+	Database string `json:"database"`
+	// Login is the Odoo user hookgate logs in as.
+	Login string `json:"login"`
+	// Version is the Odoo major version ("17", "18", "19").
+	Version string `json:"version"`
+	// HasAPIKey reports that an API key is saved.
+	HasAPIKey bool `json:"has_api_key"`
+	// UserID is hookgate's own Odoo user id, once known.
+	UserID *int64 `json:"user_id"`
+	// CredentialsSavedAt is when the credentials were saved.
+	CredentialsSavedAt *time.Time `json:"credentials_saved_at"`
+}
+
+// MappingRule maps an Odoo model change to an event type.
+type MappingRule struct {
+	// Model is the Odoo model, such as "sale.order".
+	Model string `json:"model"`
+	// When are the conditions that must all hold.
+	When []RuleCondition `json:"when"`
+	// EventType is the event type emitted.
+	EventType string `json:"event_type"`
+	// On is the trigger the rule reacts to, such as "write" or "create".
+	On string `json:"on"`
+}
+
+// RuleCondition is one condition of a mapping rule.
+type RuleCondition struct {
+	// Field is the record field tested.
+	Field string `json:"field"`
+	// Op is the comparison, such as "eq" or "changed".
+	Op string `json:"op"`
+	// Value is the value compared with, if the operator takes one.
+	Value any `json:"value,omitempty"`
+}
+
+// Reconcile is an Odoo source's reconciliation progress.
+type Reconcile struct {
+	// IntervalSeconds is how often it runs.
+	IntervalSeconds int `json:"interval_seconds"`
+	// Watermark is the write_date reconciled up to.
+	Watermark *time.Time `json:"watermark"`
+	// LagSeconds is how far the watermark trails now.
+	LagSeconds *float64 `json:"lag_seconds"`
+	// LastRunAt is when it last ran.
+	LastRunAt *time.Time `json:"last_run_at"`
+	// LastSuccessAt is when it last succeeded.
+	LastSuccessAt *time.Time `json:"last_success_at"`
+	// LastError says why the last run failed.
+	LastError string `json:"last_error"`
+	// LastScanned counts the records the last run examined.
+	LastScanned int64 `json:"last_scanned"`
+	// LastEmitted counts the missed events the last run emitted.
+	LastEmitted int64 `json:"last_emitted"`
+	// ReconciledTotal counts all events reconciliation has emitted.
+	ReconciledTotal int64 `json:"reconciled_total"`
 }
 
 // SourceInput describes a source to create.

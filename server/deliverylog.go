@@ -233,6 +233,26 @@ func (s *Server) cancelReplay(c *fiber.Ctx) error {
 	return c.JSON(jobDTO(j))
 }
 
+// RetentionRunDTO is the last retention purge (admin stats).
+type RetentionRunDTO struct {
+	StartedAt  time.Time        `json:"started_at"`
+	FinishedAt time.Time        `json:"finished_at"`
+	Cutoff     time.Time        `json:"cutoff"`
+	Purged     map[string]int64 `json:"purged"`
+	Error      string           `json:"error"`
+}
+
+func retentionRunDTO(r *domain.RetentionRun) *RetentionRunDTO {
+	if r == nil {
+		return nil
+	}
+	p := r.Purged
+	if p == nil {
+		p = map[string]int64{}
+	}
+	return &RetentionRunDTO{StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Cutoff: r.Cutoff, Purged: p, Error: r.Error}
+}
+
 // --- export ---
 
 // Export formats of GET /v1/deliveries.

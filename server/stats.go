@@ -38,6 +38,7 @@ type StatsDTO struct {
 	EventsLastHour   int64            `json:"events_last_hour"`
 	PartnersLast5m   []PartnerRateDTO `json:"partners_last_5m"`
 	PartnersLast24h  []PartnerRateDTO `json:"partners_last_24h"`
+	Retention        *RetentionRunDTO `json:"retention"`
 }
 
 func (s *Server) stats(c *fiber.Ctx) error {
@@ -64,5 +65,6 @@ func (s *Server) stats(c *fiber.Ctx) error {
 	for _, p := range st.Partners24h {
 		out.PartnersLast24h = append(out.PartnersLast24h, PartnerRateDTO(p))
 	}
+	out.Retention = retentionRunDTO(st.Retention)
 	return c.JSON(out)
 }

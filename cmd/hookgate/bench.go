@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/hookgate/hookgate/internal/bench"
@@ -25,12 +26,24 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.FanoutRuns, "fanout-runs", o.FanoutRuns, "events in the fan-out scenario")
 	fs.IntVar(&o.MixedEvents, "mixed-events", o.MixedEvents, "events in the mixed scenario (10 partners, one slow)")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hookgate bench [flags]\n\nRuns the end-to-end benchmark against DATABASE_URL (SQLite under HOOKGATE_DATA_DIR/bench when unset) and REDIS_URL.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

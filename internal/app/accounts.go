@@ -11,8 +11,17 @@ import (
 	"github.com/hookgate/hookgate/internal/auth"
 	"github.com/hookgate/hookgate/internal/config"
 	"github.com/hookgate/hookgate/internal/ratelimit"
+	"github.com/hookgate/hookgate/internal/service"
 	"github.com/hookgate/hookgate/internal/store"
 	"github.com/hookgate/hookgate/server"
+)
+
+// The limiter and the releaser serve the service and the server through
+// small interfaces declared there.
+var (
+	_ service.Throttle     = (*ratelimit.Limiter)(nil)
+	_ server.APILimiter    = (*ratelimit.Limiter)(nil)
+	_ service.QuotaControl = (*delivery.QuotaReleaser)(nil)
 )
 
 // accounts are the credential and entitlement parts: password hashing,

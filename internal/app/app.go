@@ -104,7 +104,7 @@ func Build(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) 
 		return nil, err
 	}
 	a.Store, err = store.Open(ctx, store.Options{
-		PostgresURL: pgURL(cfg), SQLitePath: cfg.SQLitePath(), Box: box, Logger: log,
+		PostgresURL: pgURL(cfg), SQLitePath: cfg.SQLitePath(), Box: box, Logger: log, MaxOpenConns: cfg.DBMaxConns,
 	})
 	if err != nil {
 		return nil, err
@@ -167,6 +167,7 @@ func Build(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) 
 			Breaker: a.Breaker,
 			Policy:  delivery.Policy{Schedule: cfg.RetrySchedule, Jitter: cfg.RetryJitter},
 			Timeout: cfg.DeliveryTimeout, Log: log, Observe: a.Metrics.Attempt,
+			EndpointConcurrency: cfg.EndpointConcurrency, Concurrency: cfg.WorkerConcurrency, Enqueuer: a.Enqueuer,
 		})
 		if err != nil {
 			return nil, err
@@ -250,7 +251,7 @@ func (a *App) Start(ctx context.Context) error {
 			return fmt.Errorf("start scheduler: %w", err)
 		}
 		a.goBG(func() { a.Sweeper.Run(ctx) })
-		rl := &reconcileLoop{svc: a.Service, rdb: a.Redis, log: a.Log, tick: min(time.Second, a.Config.ReconcileInterval), maxRun: 10 * time.Minute}
+		rl := &reconcileLoop{svc: a.Service, rdb: a.Redis, log: a.Log, tick: min(time.Second, a.Config.ReconcileInterval/4), maxRun: 10 * time.Minute}
 		a.goBG(func() { rl.run(ctx) })
 		a.goBG(func() { a.Quota.Run(ctx, a.Config.QuotaCheckInterval) })
 		a.goBG(func() { a.pruneSessions(ctx, time.Hour) })
@@ -314,6 +315,7 @@ func (a *App) Shutdown(ctx context.Context) {
 	}
 	if a.asynqServer != nil {
 		a.asynqServer.Shutdown()
+		a.Worker.Stop(ctx)
 	}
 	if a.cancel != nil {
 		a.cancel()

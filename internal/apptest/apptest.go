@@ -95,6 +95,14 @@ func Start(t testing.TB, o Options) *Gateway {
 		"HOOKGATE_RETRY_SCHEDULE": "200ms,200ms,200ms",
 		"HOOKGATE_SWEEP_INTERVAL": "1s",
 		"HOOKGATE_LOG_LEVEL":      "info",
+		// Many gateways run at once in the test suite: keep each pool small
+		// so PostgreSQL's max_connections (100 by default) is never reached.
+		"HOOKGATE_DB_MAX_CONNS":       "6",
+		"HOOKGATE_WORKER_CONCURRENCY": "64",
+		// API rate limits stay on (every answer carries RateLimit-*) but
+		// high enough for bulk test traffic; rate-limit tests set their own.
+		"HOOKGATE_API_RATE_PER_KEY":     "100000",
+		"HOOKGATE_API_RATE_PER_ADDRESS": "100000",
 	}
 	for k, v := range o.Env {
 		env[k] = v

@@ -155,6 +155,9 @@ func TestTokensRoundTrip(t *testing.T) {
 		}
 	}
 
+	if again, _, _ := tk.Issue(Claims{UserID: "usr_1", SessionID: "ses_1", Role: "partner_owner", PartnerID: "ptn_1"}); again == tok {
+		t.Error("two tokens issued in the same second are equal")
+	}
 	clk.t = clk.t.Add(AccessTokenTTL + 10*time.Second)
 	if _, err := tk.Parse(tok); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("expired token: %v, want ErrInvalidToken", err)

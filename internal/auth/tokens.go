@@ -84,7 +84,7 @@ func (t *Tokens) Issue(c Claims) (string, time.Time, error) {
 	exp := now.Add(t.ttl).Truncate(time.Second)
 	jc := jwtClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: Issuer, Subject: c.UserID,
+			Issuer: Issuer, Subject: c.UserID, ID: crypto.RandomToken(12), // every token is distinct
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now.Add(-time.Second)),
 			ExpiresAt: jwt.NewNumericDate(exp),
 		},

@@ -8,12 +8,15 @@ package bench
 
 import (
 	"bytes"
+	"database/sql"
+	neturl "net/url"
+
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	_ "github.com/jackc/pgx/v5/stdlib" // scratch database creation
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -103,10 +106,25 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		_ = os.RemoveAll(benchDir)
 	}
 	env["HOOKGATE_DATA_DIR"] = benchDir
+	if env["REDIS_URL"] == "" {
+		// Keep the benchmark's queues away from a development gateway on db 0.
+		env["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+	}
+	if u := env["DATABASE_URL"]; strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		fresh, drop, err := freshPostgres(ctx, u)
+		if err != nil {
+			return Result{}, fmt.Errorf("create a scratch database next to DATABASE_URL: %w", err)
+		}
+		defer drop()
+		env["DATABASE_URL"] = fresh
+	}
 	env["HOOKGATE_ADDR"] = "127.0.0.1:0"
 	env["HOOKGATE_ADMIN_TOKEN"] = adminToken
 	env["HOOKGATE_ALLOW_TARGETS"] = "127.0.0.1/32"
 	env["HOOKGATE_LOG_LEVEL"] = "error"
+	if v := getenv("HOOKGATE_LOG_LEVEL"); v != "" {
+		env["HOOKGATE_LOG_LEVEL"] = v
+	}
 	if env["HOOKGATE_MASTER_KEY"] == "" {
 		env["HOOKGATE_MASTER_KEY"] = b64(crypto.GenerateKey())
 	}
@@ -114,7 +132,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	log := app.NewLogger(os.Stderr, cfg.LogLevel, cfg.LogFormat)
 	gw, err := app.Build(ctx, cfg, app.ModeServe, log)
 	if err != nil {
 		return Result{}, err
@@ -377,7 +395,9 @@ func (b *bencher) postOne(url string, body []byte) (string, time.Duration, error
 	if resp.StatusCode != http.StatusAccepted {
 		return "", d, fmt.Errorf("ingest: %d %s", resp.StatusCode, rb)
 	}
-	if err := json.Unmarshal(rb, &out); err != nil || out.Status != "accepted" {
+	// "duplicate" is a correct answer too: an HTTP client may resend a POST
+	// whose connection closed before the answer arrived.
+	if err := json.Unmarshal(rb, &out); err != nil || (out.Status != "accepted" && out.Status != "duplicate") {
 		return "", d, fmt.Errorf("ingest: unexpected answer %s", rb)
 	}
 	return out.ID, d, nil
@@ -491,3 +511,28 @@ func peakRSS() float64 {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// freshPostgres creates an empty database on the server of url, so every
+// run starts from the same state, and returns its URL and a drop function.
+func freshPostgres(ctx context.Context, url string) (string, func(), error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("hookgate_bench_%d", time.Now().UnixNano())
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		db.Close()
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop := func() {
+		_, _ = db.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		db.Close()
+	}
+	return u.String(), drop, nil
+}

@@ -64,6 +64,10 @@ type Config struct {
 	// SweepInterval is how often pending work is re-enqueued from the
 	// database (HOOKGATE_SWEEP_INTERVAL, default 30s).
 	SweepInterval time.Duration
+	// DBMaxConns bounds the PostgreSQL connection pool of one process
+	// (HOOKGATE_DB_MAX_CONNS, default 16). Mind PostgreSQL's max_connections
+	// when running many processes.
+	DBMaxConns int
 	// MaxBodyBytes bounds request bodies (HOOKGATE_MAX_BODY, default 1 MiB).
 	MaxBodyBytes int
 	// DedupWindow is how long the same Odoo body from the same source is
@@ -180,6 +184,7 @@ func Load(getenv func(string) string) (Config, error) {
 		EndpointConcurrency: num("HOOKGATE_ENDPOINT_CONCURRENCY", 10, 1, 1000),
 		SweepInterval:       dur("HOOKGATE_SWEEP_INTERVAL", 30*time.Second),
 		MaxBodyBytes:        num("HOOKGATE_MAX_BODY", 1<<20, 1024, 64<<20),
+		DBMaxConns:          num("HOOKGATE_DB_MAX_CONNS", 16, 2, 1000),
 		DedupWindow:         dur("HOOKGATE_DEDUP_WINDOW", 24*time.Hour),
 		ReconcileInterval:   dur("HOOKGATE_RECONCILE_INTERVAL", 5*time.Minute),
 		OdooConfirmWindow:   dur("HOOKGATE_ODOO_CONFIRM_WINDOW", 30*time.Second),

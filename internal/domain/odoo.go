@@ -24,7 +24,7 @@ type OdooSettings struct {
 	ReconcileInterval time.Duration
 	// Watermark: changes written at or before it are reconciled.
 	Watermark *time.Time
-	// LastReconcileAt is when the last reconciliation run ended, and
+	// LastReconcileAt is when the last reconciliation run started, and
 	// LastReconcileOKAt when the last successful one did.
 	LastReconcileAt   *time.Time
 	LastReconcileOKAt *time.Time

@@ -214,7 +214,7 @@ func TestFaultWorkerSIGKILL(t *testing.T) {
 		t.Fatal("worker survived SIGKILL")
 	}
 	w2Start := time.Now()
-	c.startWorker(nil)
+	w2 := c.startWorker(nil)
 	waitAll(t, 80*time.Second, res.ids, rc)
 	recovered := time.Since(killed)
 	time.Sleep(300 * time.Millisecond)
@@ -258,6 +258,7 @@ func TestFaultWorkerSIGKILL(t *testing.T) {
 			w1Unlogged += u
 		}
 	}
+	t.Log(w2.logSummary())
 	t.Logf("SIGKILL: %s", acc)
 	t.Logf("SIGKILL: killed with %d requests received, %d in flight at the receiver, %d tasks active in asynq; %d requests cut off by the kill, %d attempts of the dead worker unrecorded; every event delivered %s after the kill",
 		hitsAtKill, inflightAtKill, active, unfinished, w1Unlogged, recovered.Round(time.Millisecond))
@@ -302,7 +303,7 @@ func TestFaultWorkerSIGTERM(t *testing.T) {
 		t.Errorf("worker exited with %v after SIGTERM", w1.err)
 	}
 	delivered := rc.total()
-	c.startWorker(nil)
+	w2 := c.startWorker(nil)
 	waitAll(t, 30*time.Second, res.ids, rc)
 	recovered := time.Since(termed)
 	time.Sleep(300 * time.Millisecond)
@@ -318,6 +319,8 @@ func TestFaultWorkerSIGTERM(t *testing.T) {
 			}
 		}
 	}
+	t.Log(w1.logSummary())
+	t.Log(w2.logSummary())
 	t.Logf("SIGTERM: %s", acc)
 	t.Logf("SIGTERM: %d requests in flight at the signal; the worker exited %s later with %d requests made; every event delivered %s after the signal",
 		inflight, exitedIn.Round(time.Millisecond), delivered, recovered.Round(time.Millisecond))

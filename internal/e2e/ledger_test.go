@@ -408,19 +408,28 @@ func newLogReader(base, key string) *logReader {
 	}}
 }
 
+// get reads one page; a 429 is waited out as its Retry-After says (a few
+// times at most).
 func (l *logReader) get(path string, v any) error {
-	req, _ := http.NewRequest("GET", l.base+path, nil)
-	req.Header.Set("Authorization", "Bearer "+l.key)
-	resp, err := l.http.Do(req)
-	if err != nil {
-		return err
+	for try := 0; ; try++ {
+		req, _ := http.NewRequest("GET", l.base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+l.key)
+		resp, err := l.http.Do(req)
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests && try < 5 {
+			secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+			time.Sleep(time.Duration(max(secs, 1)) * time.Second)
+			continue
+		}
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
+		}
+		return json.Unmarshal(b, v)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
-	}
-	return json.Unmarshal(b, v)
 }
 
 // deliveries lists every delivery of the partner (all pages).

@@ -8,6 +8,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,44 +41,81 @@ var (
 	buildDir  string
 	buildBin  string
 	buildErr  error
+	buildTook time.Duration
 )
 
-// TestMain removes the binary built for the process tests.
+// processTests are the tests that run hookgate as child processes.
+var processTests = []string{"TestFaultWorkerSIGKILL", "TestFaultWorkerSIGTERM", "TestScaleOut"}
+
+// TestMain starts building the hookgate binary in the background when the
+// run includes a process test (so the build overlaps the tests before it
+// and counts against none), and removes the binary at the end.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if wantsProcessTests() {
+		go buildOnce.Do(buildHookgate)
+	}
 	code := m.Run()
+	buildOnce.Do(func() {}) // wait for a build still running
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)
 	}
 	os.Exit(code)
 }
 
-// hookgateBinary builds cmd/hookgate once per test run and returns its path.
+// wantsProcessTests reports whether -test.run may select a process test.
+func wantsProcessTests() bool {
+	f := flag.Lookup("test.run")
+	if f == nil || f.Value.String() == "" {
+		return true
+	}
+	top, _, _ := strings.Cut(f.Value.String(), "/")
+	re, err := regexp.Compile(top)
+	if err != nil {
+		return true
+	}
+	for _, name := range processTests {
+		if re.MatchString(name) {
+			return true
+		}
+	}
+	return false
+}
+
+func buildHookgate() {
+	root, err := apptest.RepoRoot()
+	if err != nil {
+		buildErr = err
+		return
+	}
+	buildDir, err = os.MkdirTemp("", "hookgate-e2e-bin-")
+	if err != nil {
+		buildErr = err
+		return
+	}
+	buildBin = filepath.Join(buildDir, "hookgate")
+	start := time.Now()
+	cmd := exec.Command("go", "build", "-o", buildBin, "./cmd/hookgate")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		buildErr = fmt.Errorf("go build ./cmd/hookgate: %v\n%s", err, out)
+		return
+	}
+	buildTook = time.Since(start)
+}
+
+// hookgateBinary returns the path of the hookgate binary built for this
+// run (cmd/hookgate, built once), waiting for the build if it is running.
 func hookgateBinary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		root, err := apptest.RepoRoot()
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildDir, err = os.MkdirTemp("", "hookgate-e2e-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildBin = filepath.Join(buildDir, "hookgate")
-		start := time.Now()
-		cmd := exec.Command("go", "build", "-o", buildBin, "./cmd/hookgate")
-		cmd.Dir = root
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/hookgate: %v\n%s", err, out)
-			return
-		}
-		t.Logf("built %s in %s", buildBin, time.Since(start).Round(time.Millisecond))
-	})
+	start := time.Now()
+	buildOnce.Do(buildHookgate)
 	if buildErr != nil {
 		t.Fatalf("build hookgate: %v", buildErr)
+	}
+	if w := time.Since(start); w > time.Second {
+		t.Logf("waited %s for the hookgate build (%s in all)", w.Round(time.Millisecond), buildTook.Round(time.Millisecond))
 	}
 	return buildBin
 }
@@ -148,6 +187,41 @@ func startChild(t testing.TB, name string, env []string, bin string, args ...str
 }
 
 func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// logSummary counts the child's log lines by level and sums the count= of
+// the sweeper's "re-queued work" lines, for the test's report.
+func (c *child) logSummary() string {
+	warn, errs, swept := 0, 0, 0
+	var firstWarn string
+	for _, line := range strings.Split(c.out.String(), "\n") {
+		switch {
+		case strings.Contains(line, "level=WARN"):
+			warn++
+			if firstWarn == "" {
+				firstWarn = line
+			}
+		case strings.Contains(line, "level=ERROR"):
+			errs++
+			if firstWarn == "" {
+				firstWarn = line
+			}
+		}
+		if strings.Contains(line, "sweeper re-queued work") {
+			if _, v, ok := strings.Cut(line, " count="); ok {
+				n, _ := strconv.Atoi(strings.Fields(v)[0])
+				swept += n
+			}
+		}
+	}
+	s := fmt.Sprintf("%s: %d warnings, %d errors, sweeper re-queued %d", c.name, warn, errs, swept)
+	if firstWarn != "" {
+		if len(firstWarn) > 300 {
+			firstWarn = firstWarn[:300] + "…"
+		}
+		s += "; first: " + firstWarn
+	}
+	return s
+}
 
 func (c *child) exited() bool {
 	select {
@@ -241,6 +315,9 @@ func newCluster(t *testing.T, env map[string]string) *cluster {
 		"HOOKGATE_SWEEP_INTERVAL": "1s",
 		"HOOKGATE_RETRY_SCHEDULE": "200ms,500ms,1s,2s",
 		"HOOKGATE_LOG_LEVEL":      "info",
+		// Bulk log reads and producers exceed the default API rate limits.
+		"HOOKGATE_API_RATE_PER_KEY":     "100000",
+		"HOOKGATE_API_RATE_PER_ADDRESS": "100000",
 	}
 	for k, v := range env {
 		c.base[k] = v

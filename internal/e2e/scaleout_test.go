@@ -63,6 +63,10 @@ func TestScaleOut(t *testing.T) {
 		events, res.took.Round(time.Millisecond), ingestRate, res.refused, acc.hits, all.Round(time.Millisecond),
 		float64(acc.hits)/all.Seconds(), took.Round(time.Millisecond), cpu)
 
+	for _, ch := range []*child{w1, w2, api1.child, api2.child} {
+		t.Log(ch.logSummary())
+	}
+
 	if acc.deliveries != events*endpoints || acc.succeeded != acc.deliveries || acc.missing != 0 {
 		t.Errorf("want %d succeeded deliveries, all received: %s", events*endpoints, acc)
 	}

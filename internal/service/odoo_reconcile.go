@@ -25,7 +25,7 @@ const (
 
 // DueReconciles returns the ids of the sources with Odoo credentials whose
 // reconciliation is due: never run since the watermark was set, or whose
-// last run ended an interval ago.
+// last run started an interval ago.
 func (s *Service) DueReconciles(ctx context.Context) ([]string, error) {
 	srcs, err := s.d.Store.CredentialedSources(ctx)
 	if err != nil {
@@ -103,7 +103,9 @@ func (s *Service) ReconcileSource(ctx context.Context, sourceID string) (Reconci
 	}
 	r := reconciler{s: s, src: src, o: o, since: since}
 	res, runErr := r.run(ctx)
-	run := store.ReconcileRun{At: s.now(), Scanned: res.Scanned, Emitted: res.Emitted, Since: since}
+	// The run is stamped with its start, so runs begin an interval apart
+	// however long each takes.
+	run := store.ReconcileRun{At: start, Scanned: res.Scanned, Emitted: res.Emitted, Since: since}
 	if runErr != nil {
 		run.Err = runErr.Error()
 		if len(run.Err) > 1000 {
@@ -132,7 +134,7 @@ func (s *Service) ReconcileSource(ctx context.Context, sourceID string) (Reconci
 	}
 	if res.Emitted > 0 {
 		s.d.Log.InfoContext(ctx, "odoo reconciliation emitted missing events", "source", src.Name,
-			"emitted", res.Emitted, "scanned", res.Scanned)
+			"emitted", res.Emitted, "scanned", res.Scanned, "took", s.now().Sub(start).Round(time.Millisecond))
 	}
 	return res, nil
 }

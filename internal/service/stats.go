@@ -32,6 +32,8 @@ type Stats struct {
 	Events1h    int64
 	Partners5m  []PartnerRate // deliveries created in the last 5 minutes
 	Partners24h []PartnerRate
+	// Retention is the last retention purge; nil before the first.
+	Retention *domain.RetentionRun
 }
 
 // Stats gathers queue depths, held deliveries, ingest lag and per-partner
@@ -62,6 +64,11 @@ func (s *Service) Stats(ctx context.Context, p domain.Principal) (Stats, error) 
 	}
 	if st.Partners24h, err = s.partnerRates(ctx, now.Add(-24*time.Hour)); err != nil {
 		return Stats{}, err
+	}
+	if run, ok, err := s.d.Store.LastRetentionRun(ctx); err != nil {
+		return Stats{}, err
+	} else if ok {
+		st.Retention = &run
 	}
 	return st, nil
 }

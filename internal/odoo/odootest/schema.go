@@ -9,17 +9,17 @@ type FieldDef struct {
 	MinVersion, MaxVersion int
 }
 
-func char() FieldDef           { return FieldDef{Type: "char"} }
-func sel() FieldDef            { return FieldDef{Type: "selection"} }
-func num() FieldDef            { return FieldDef{Type: "float"} }
-func money() FieldDef          { return FieldDef{Type: "monetary"} }
-func integer() FieldDef        { return FieldDef{Type: "integer"} }
-func boolean() FieldDef        { return FieldDef{Type: "boolean"} }
-func date() FieldDef           { return FieldDef{Type: "date"} }
-func datetime() FieldDef       { return FieldDef{Type: "datetime"} }
-func m2o(rel string) FieldDef  { return FieldDef{Type: "many2one", Relation: rel} }
-func o2m(rel string) FieldDef  { return FieldDef{Type: "one2many", Relation: rel} }
-func m2m(rel string) FieldDef  { return FieldDef{Type: "many2many", Relation: rel} }
+func char() FieldDef          { return FieldDef{Type: "char"} }
+func sel() FieldDef           { return FieldDef{Type: "selection"} }
+func num() FieldDef           { return FieldDef{Type: "float"} }
+func money() FieldDef         { return FieldDef{Type: "monetary"} }
+func integer() FieldDef       { return FieldDef{Type: "integer"} }
+func boolean() FieldDef       { return FieldDef{Type: "boolean"} }
+func date() FieldDef          { return FieldDef{Type: "date"} }
+func datetime() FieldDef      { return FieldDef{Type: "datetime"} }
+func m2o(rel string) FieldDef { return FieldDef{Type: "many2one", Relation: rel} }
+func o2m(rel string) FieldDef { return FieldDef{Type: "one2many", Relation: rel} }
+func m2m(rel string) FieldDef { return FieldDef{Type: "many2many", Relation: rel} }
 func until(f FieldDef, v int) FieldDef {
 	f.MaxVersion = v
 	return f

@@ -128,6 +128,7 @@ type statusRecorder struct {
 	status int
 }
 
+// WriteHeader records status and passes it on.
 func (r *statusRecorder) WriteHeader(status int) {
 	r.status = status
 	r.ResponseWriter.WriteHeader(status)
