@@ -331,12 +331,18 @@ func TestEventsAndDeliveries(t *testing.T) {
 		}
 		eventIDs = append(eventIDs, res.ID)
 	}
-	dup, err := e.admin.CreateEvent(ctx, sdk.EventInput{Type: "order.confirmed", Data: map[string]any{"id": 0}, IdempotencyKey: "order-0"})
+	dup, err := e.admin.CreateEvent(ctx, sdk.EventInput{
+		Type: "order.confirmed", Data: map[string]any{"id": 0, "name": "S00000"}, IdempotencyKey: "order-0", OccurredAt: occurred,
+	})
 	if err != nil {
 		t.Fatalf("CreateEvent again: %v", err)
 	}
 	if !dup.Duplicate || dup.ID != eventIDs[0] {
 		t.Errorf("repeated idempotency key answered %+v, want a duplicate of %s", dup, eventIDs[0])
+	}
+	// The same key with another event is a conflict, not a silent duplicate.
+	if _, err := e.admin.CreateEvent(ctx, sdk.EventInput{Type: "order.confirmed", Data: map[string]any{"id": 1000}, IdempotencyKey: "order-0"}); !errors.Is(err, sdk.ErrConflict) {
+		t.Errorf("reusing a key for another event: %v, want ErrConflict", err)
 	}
 	// Without a key the event is not deduplicated (and not retried).
 	if _, err := e.admin.CreateEvent(ctx, sdk.EventInput{Type: "order.cancelled", Data: map[string]any{"id": 99}}); err != nil {
@@ -589,8 +595,8 @@ func TestSources(t *testing.T) {
 		t.Errorf("AdminBackfillSource without credentials: %v, want ErrValidation", err)
 	}
 	upd, err := e.admin.AdminUpdateSource(ctx, odoo.ID, sdk.SourceUpdate{
-		Name: sdk.Ptr("odoo-main"),
-		Odoo: &sdk.OdooConnectionInput{URL: fake.URL, Database: o.Database, Login: o.Login, APIKey: sdk.Ptr(o.APIKey), Version: "18"},
+		Name:              sdk.Ptr("odoo-main"),
+		Odoo:              &sdk.OdooConnectionInput{URL: fake.URL, Database: o.Database, Login: o.Login, APIKey: sdk.Ptr(o.APIKey), Version: "18"},
 		ReconcileInterval: sdk.Ptr(10 * time.Minute),
 	})
 	if err != nil {

@@ -1,13 +1,16 @@
 package sdk_test
 
 import (
+	"context"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hookgate/hookgate/internal/apptest"
 	"github.com/hookgate/hookgate/sdk"
 	"github.com/hookgate/hookgate/server"
 )
@@ -73,6 +76,79 @@ func TestTypesMatchServer(t *testing.T) {
 		t.Run(kt.Name(), func(t *testing.T) {
 			if diff := cmp.Diff(jsonFields(st), jsonFields(kt)); diff != "" {
 				t.Errorf("JSON members of server.%s (-) and sdk.%s (+) differ:\n%s", st.Name(), kt.Name(), diff)
+			}
+		})
+	}
+}
+
+// TestRequestsMatchSpec keeps every request body the SDK sends in step with
+// the body openapi.yaml documents (which the server's strict decoder
+// enforces): the same members, save the ones listed as deliberately unsent.
+func TestRequestsMatchSpec(t *testing.T) {
+	doc, err := apptest.LoadSpec(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := func(v any) []string { return jsonFields(reflect.TypeOf(v)) }
+	for _, tc := range []struct {
+		route  string
+		sdk    []string
+		unsent []string // documented members the SDK sets another way
+	}{
+		{"POST /v1/auth/signup", fields(sdk.SignupInput{}), nil},
+		{"POST /v1/auth/login", []string{"email", "password"}, nil},
+		{"POST /v1/auth/refresh", []string{"refresh_token"}, nil},
+		{"POST /v1/auth/password", []string{"current_password", "new_password"}, nil},
+		// The idempotency key travels in the Idempotency-Key header.
+		{"POST /v1/events", []string{"data", "occurred_at", "type"}, []string{"idempotency_key"}},
+		{"POST /v1/members", fields(sdk.MemberInput{}), nil},
+		{"POST /v1/api-keys", fields(sdk.APIKeyInput{}), nil},
+		{"POST /v1/admin/partners/{id}/api-keys", fields(sdk.APIKeyInput{}), nil},
+		{"POST /v1/endpoints", fields(sdk.EndpointInput{}), nil},
+		{"PATCH /v1/endpoints/{id}", fields(sdk.EndpointUpdate{}), nil},
+		{"POST /v1/endpoints/{id}/secret/rotate", []string{"grace_period_seconds"}, nil},
+		{"POST /v1/admin/sources/{id}/rotate-token", []string{"grace_period_seconds"}, nil},
+		{"POST /v1/endpoints/{id}/recover", []string{"since", "until"}, nil},
+		{"POST /v1/endpoints/{id}/backfill", []string{"days"}, nil},
+		{"POST /v1/endpoints/{id}/test", []string{"event_type"}, nil},
+		{"POST /v1/admin/replay", append(fields(sdk.ReplayInput{}), "dry_run"), nil},
+		{"POST /v1/admin/partners", fields(sdk.PartnerInput{}), nil},
+		{"PATCH /v1/admin/partners/{id}", fields(sdk.PartnerUpdate{}), nil},
+		{"POST /v1/admin/sources", fields(sdk.SourceInput{}), nil},
+		{"PATCH /v1/admin/sources/{id}", []string{"name", "odoo", "reconcile_interval_seconds", "rules"}, nil},
+		{"POST /v1/admin/sources/{id}/backfill", []string{"since"}, nil},
+	} {
+		t.Run(tc.route, func(t *testing.T) {
+			method, path, _ := strings.Cut(tc.route, " ")
+			item := doc.Paths.Find(path)
+			if item == nil || item.GetOperation(method) == nil {
+				t.Fatalf("openapi.yaml does not document %s", tc.route)
+			}
+			op := item.GetOperation(method)
+			if op.RequestBody == nil || op.RequestBody.Value == nil || op.RequestBody.Value.Content.Get("application/json") == nil {
+				t.Fatalf("%s documents no JSON request body", tc.route)
+			}
+			var documented []string
+			var collect func(s *openapi3.SchemaRef)
+			collect = func(s *openapi3.SchemaRef) {
+				if s == nil || s.Value == nil {
+					return
+				}
+				for name := range s.Value.Properties {
+					if !slices.Contains(documented, name) && !slices.Contains(tc.unsent, name) {
+						documented = append(documented, name)
+					}
+				}
+				for _, sub := range s.Value.AllOf {
+					collect(sub)
+				}
+			}
+			collect(op.RequestBody.Value.Content.Get("application/json").Schema)
+			slices.Sort(documented)
+			got := slices.Clone(tc.sdk)
+			slices.Sort(got)
+			if diff := cmp.Diff(documented, got); diff != "" {
+				t.Errorf("request members: openapi.yaml (-) and the SDK (+) differ:\n%s", diff)
 			}
 		})
 	}

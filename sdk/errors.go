@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sentinel errors an *APIError matches with errors.Is, by HTTP status:
@@ -177,7 +178,11 @@ func parseAPIError(resp *http.Response, body []byte) *APIError {
 	} else if d := strings.TrimSpace(string(body)); d != "" {
 		const maxDetail = 200
 		if len(d) > maxDetail {
-			d = d[:maxDetail] + "…"
+			n := maxDetail
+			for n > 0 && !utf8.RuneStart(d[n]) {
+				n-- // cut between runes
+			}
+			d = d[:n] + "…"
 		}
 		e.Detail = d
 	}

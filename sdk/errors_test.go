@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +163,27 @@ func TestUndecodableSuccessIsNotRetried(t *testing.T) {
 	_, err := sdk.NewClient(s.URL, "k").Me(context.Background())
 	if err == nil || calls != 1 {
 		t.Errorf("err %v after %d calls; want a decode error after 1", err, calls)
+	}
+}
+
+func TestReadyWhenNotReady(t *testing.T) {
+	calls := 0
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(503)
+		io.WriteString(w, `{"status":"unavailable","checks":{"database":"ok","redis":"unavailable: connection refused"}}`)
+	}))
+	defer s.Close()
+	r, err := sdk.NewClient(s.URL, "").Ready(context.Background())
+	want := sdk.Readiness{Status: "unavailable", Checks: map[string]string{"database": "ok", "redis": "unavailable: connection refused"}}
+	if diff := cmp.Diff(want, r); diff != "" {
+		t.Errorf("Readiness (-want +got):\n%s", diff)
+	}
+	if !errors.Is(err, sdk.ErrUnavailable) || !strings.Contains(err.Error(), "redis: unavailable: connection refused") {
+		t.Errorf("err %v, want ErrUnavailable naming redis", err)
+	}
+	if calls != 1 {
+		t.Errorf("%d calls: Ready must not retry", calls)
 	}
 }

@@ -17,8 +17,10 @@ type EventInput struct {
 	// map or a json.RawMessage).
 	Data any
 	// IdempotencyKey, when set, is sent as the Idempotency-Key header: the
-	// gateway accepts one event per key and answers repeats as duplicates,
-	// which also lets the client retry the call safely.
+	// gateway accepts one event per key and answers a repeat of the same
+	// event as a duplicate (IngestResult.Duplicate), which also lets the
+	// client retry the call safely; reusing a key for a different event is
+	// ErrConflict.
 	IdempotencyKey string
 	// OccurredAt is when the change happened; zero means now.
 	OccurredAt time.Time

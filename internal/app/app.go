@@ -31,6 +31,7 @@ import (
 	"github.com/hookgate/hookgate/internal/metrics"
 	"github.com/hookgate/hookgate/internal/service"
 	"github.com/hookgate/hookgate/internal/store"
+	"github.com/hookgate/hookgate/portal"
 	"github.com/hookgate/hookgate/server"
 )
 
@@ -201,10 +202,19 @@ func Build(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) 
 		}
 	}
 	if mode == ModeServe || mode == ModeAPI {
+		// The portal (web UI) shares the API's fiber app and services.
+		web, err := portal.New(portal.Deps{
+			Service: a.Service, Log: log.With("component", "portal"), Key: key,
+			Secure: strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://"),
+		})
+		if err != nil {
+			return nil, err
+		}
 		a.Server, err = server.New(server.Deps{
 			Service: a.Service, Log: log, MaxBodyBytes: cfg.MaxBodyBytes,
 			Ready:   map[string]server.Checker{"database": a.Store, "redis": redisPinger{a.Redis}},
 			Metrics: adaptor.HTTPHandler(a.Metrics.Handler()),
+			Mount:   web.Mount,
 
 			RateLimits: a.accounts.rateLimits(cfg), TrustedProxies: trustedProxies(cfg),
 		})

@@ -365,18 +365,23 @@ type sentEvent struct {
 // orderBody is fixture 01 with a distinct order reference, as Odoo would
 // send for different orders.
 func orderBody(tag string, i int) []byte {
-	return []byte(fmt.Sprintf(`{"_action": "Gateway: order confirmed(#41)", "_id": %d, "_model": "sale.order", "amount_tax": 18.75, "amount_total": 143.75, "amount_untaxed": 125.0, "client_order_ref": "WEB-%s-%d", "commitment_date": false, "company_id": 1, "currency_id": 2, "date_order": "2025-03-14 09:41:07", "delivery_status": "pending", "id": %d, "invoice_status": "to invoice", "locked": false, "name": "S%05d", "order_line": [3415, 3416, 3417], "origin": false, "partner_id": 58, "partner_invoice_id": 58, "partner_shipping_id": 59, "picking_ids": [57], "state": "sale", "team_id": 1, "user_id": 6, "write_date": "2025-03-14 09:41:06.912345"}`,
-		i+1, tag, i, i+1, i+1))
+	// Distinct record ids and write dates per scenario: the connector
+	// deduplicates changes by model, id and write_date.
+	id := i + 1 + 1000000*len(tag)*int(tag[0])
+	ts := time.Date(2025, 3, 14, 9, 0, 0, 0, time.UTC).Add(time.Duration(id) * time.Second).Format("2006-01-02 15:04:05")
+	return []byte(fmt.Sprintf(`{"_action": "Gateway: order confirmed(#41)", "_id": %d, "_model": "sale.order", "amount_tax": 18.75, "amount_total": 143.75, "amount_untaxed": 125.0, "client_order_ref": "WEB-%s-%d", "commitment_date": false, "company_id": 1, "currency_id": 2, "date_order": "2025-03-14 09:41:07", "delivery_status": "pending", "id": %d, "invoice_status": "to invoice", "locked": false, "name": "S%05d", "order_line": [3415, 3416, 3417], "origin": false, "partner_id": 58, "partner_invoice_id": 58, "partner_shipping_id": 59, "picking_ids": [57], "state": "sale", "team_id": 1, "user_id": 6, "write_date": "%s.912345"}`,
+		id, tag, i, id, id, ts))
 }
 
 func quantBody(i int) []byte {
-	return []byte(fmt.Sprintf(`{"_action": "Gateway: stock level changed(#44)", "_id": %d, "_model": "stock.quant", "available_quantity": 15.0, "company_id": 1, "id": %d, "in_date": "2025-02-20 10:15:00", "location_id": 8, "lot_id": false, "owner_id": false, "package_id": false, "product_id": 41, "product_uom_id": 1, "quantity": %d.0, "reserved_quantity": 2.0, "write_date": "2025-03-15 14:02:50.377120"}`,
-		933+i, 933+i, 17+i))
+	return []byte(fmt.Sprintf(`{"_action": "Gateway: stock level changed(#44)", "_id": %d, "_model": "stock.quant", "available_quantity": 15.0, "company_id": 1, "id": %d, "in_date": "2025-02-20 10:15:00", "location_id": 8, "lot_id": false, "owner_id": false, "package_id": false, "product_id": 41, "product_uom_id": 1, "quantity": %d.0, "reserved_quantity": 2.0, "write_date": "2025-03-15 14:%02d:%02d.377120"}`,
+		933+i, 933+i, 17+i, (i/60)%60, i%60))
 }
 
 func paymentBody(i int) []byte {
-	return []byte(fmt.Sprintf(`{"_action": "Gateway: payment received(#52)", "_id": %d, "_model": "account.payment", "amount": 143.75, "company_id": 1, "currency_id": 2, "date": "2025-03-18", "id": %d, "is_matched": false, "is_reconciled": true, "journal_id": 7, "memo": "INV/2025/%05d", "move_id": 415, "name": "PBNK1/2025/%05d", "partner_id": 58, "partner_type": "customer", "payment_method_line_id": 3, "payment_type": "inbound", "reconciled_invoice_ids": [311], "state": "in_process", "write_date": "2025-03-18 10:04:55.830216"}`,
-		1000+i, 1000+i, i, i))
+	ts := time.Date(2025, 3, 18, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second).Format("2006-01-02 15:04:05")
+	return []byte(fmt.Sprintf(`{"_action": "Gateway: payment received(#52)", "_id": %d, "_model": "account.payment", "amount": 143.75, "company_id": 1, "currency_id": 2, "date": "2025-03-18", "id": %d, "is_matched": false, "is_reconciled": true, "journal_id": 7, "memo": "INV/2025/%05d", "move_id": 415, "name": "PBNK1/2025/%05d", "partner_id": 58, "partner_type": "customer", "payment_method_line_id": 3, "payment_type": "inbound", "reconciled_invoice_ids": [311], "state": "in_process", "write_date": "%s.830216"}`,
+		1000+i, 1000+i, i, i, ts))
 }
 
 func (b *bencher) postOne(url string, body []byte) (string, time.Duration, error) {

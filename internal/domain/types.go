@@ -147,6 +147,9 @@ type Event struct {
 	OccurredAt     time.Time
 	ReceivedAt     time.Time
 	IdempotencyKey string
+	// Fingerprint identifies the request behind an idempotency key, so a key
+	// reused for a different request is told apart (not stored on the event).
+	Fingerprint string
 	// PartnerID scopes an operational event to one partner ("" = all).
 	PartnerID string
 	// Payload is the exact envelope JSON that is signed and delivered.

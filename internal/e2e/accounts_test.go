@@ -813,3 +813,41 @@ func TestNoSecretLeaks(t *testing.T) {
 		t.Errorf("only %d responses checked", len(responses))
 	}
 }
+
+// TestEntitlementsAndEndpointQuotas: an endpoint cannot subscribe beyond
+// its partner's entitlements, narrowing them stops matching deliveries,
+// and the endpoint count and rate quotas hold.
+func TestEntitlementsAndEndpointQuotas(t *testing.T) {
+	g := apptest.Start(t, apptest.Options{})
+	rc := newReceiver(t, nil)
+	a := newAccount(t, g, "Entitled")
+	g.Must(200, "PATCH", "/v1/admin/partners/"+a.PartnerID, admin, map[string]any{
+		"entitlements": []string{"order.*", "invoice.*"},
+		"quota":        map[string]any{"max_endpoints": 1, "max_rate_per_second": 5},
+	})
+	p := apptest.Partner{ID: a.PartnerID, Key: a.Key}
+	if r := g.Do("POST", "/v1/endpoints", a.Key, map[string]any{"url": rc.URL + "/x", "event_types": []string{"*"}}); r.Status != 422 {
+		t.Errorf("subscribing beyond the entitlements: %s, want 422", r)
+	}
+	if r := g.Do("POST", "/v1/endpoints", a.Key, map[string]any{"url": rc.URL + "/x", "event_types": []string{"order.*"},
+		"rate_limit_per_second": 50}); r.Status != 422 {
+		t.Errorf("a rate above the quota: %s, want 422", r)
+	}
+	g.NewEndpoint(p, rc.URL+"/orders", []string{"order.*"}, nil)
+	if r := g.Do("POST", "/v1/endpoints", a.Key, map[string]any{"url": rc.URL + "/y", "event_types": []string{"invoice.*"}}); r.Status != 409 {
+		t.Errorf("a second endpoint over max_endpoints 1: %s, want 409", r)
+	}
+	postEvents(t, g, "ent", 1)
+	apptest.Eventually(t, 15*time.Second, "the entitled delivery", func() bool { return rc.count() == 1 })
+
+	// Narrowed to invoices: order events no longer match the endpoint.
+	g.Must(200, "PATCH", "/v1/admin/partners/"+a.PartnerID, admin, map[string]any{"entitlements": []string{"invoice.*"}})
+	postEvents(t, g, "ent-narrowed", 2)
+	time.Sleep(500 * time.Millisecond)
+	if rc.count() != 1 || len(deliveries(t, g, a.Key, "")) != 1 {
+		t.Errorf("after narrowing: %d received, %d deliveries; want the first only", rc.count(), len(deliveries(t, g, a.Key, "")))
+	}
+	if !slices.Contains(auditActions(t, g, "&partner_id="+a.PartnerID), "partner.entitlements_changed") {
+		t.Error("the entitlement change is not audited")
+	}
+}

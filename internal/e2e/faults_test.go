@@ -70,6 +70,7 @@ func TestFaultRedisRestart(t *testing.T) {
 	acc := account(res.ids, ds, lr.attempts(t, ds, 8), byEP)
 	sweeps := strings.Count(g.Logs(), "sweeper re-queued work")
 	t.Logf("Redis restart: %s", acc)
+	acc.checkNoResend(t)
 	t.Logf("Redis restart: outage %s after %d events accepted and %d requests delivered; ingest refusals %d %v; all delivered %s after the restart (%s after the kill, run %s); sweeper passes that re-queued work: %d",
 		restarted.Sub(killed).Round(time.Millisecond), events/3, hitsBefore, res.refused, res.errs,
 		recovered.Round(time.Millisecond), sinceKill.Round(time.Millisecond), (sinceKill + killed.Sub(start)).Round(time.Millisecond), sweeps)
@@ -135,6 +136,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	ds := lr.deliveries(t)
 	acc := account(res.ids, ds, lr.attempts(t, ds, 8), byEP)
 	t.Logf("PostgreSQL restart: %s", acc)
+	acc.checkNoResend(t)
 	t.Logf("PostgreSQL restart: down %s (stop -m fast + 2s + start); ingest posts %d, refused %d %v (first %s, last %s after the stop); all delivered %s after the restart (run %s)",
 		restarted.Sub(stopped).Round(time.Millisecond), res.posts, res.refused, res.errs,
 		sinceOr(res.firstErr, stopped), sinceOr(res.lastErr, stopped), recovered.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
@@ -185,17 +187,13 @@ func killCluster(t *testing.T, n int) (*cluster, *apiProc, *child, *hookReceiver
 // TestFaultWorkerSIGKILL: the only worker is killed with SIGKILL while
 // requests are in flight, then a new worker starts. Every event must still
 // arrive. A request in flight at the kill was seen by the receiver but is
-// recorded by nobody (the process that made it died before it could
-// write the attempt), so the log may hold fewer attempts than the receiver
-// got requests, never more; the delivery stays pending, and once asynq's
-// lease on the dead worker's task expires the task is retried: those
-// deliveries, and only those, arrive twice.
-//
-// How long that takes is asynq's: a lease lasts 30 s, the recoverer only
-// takes tasks whose lease expired more than 30 s ago and runs once a
-// minute, so a killed worker's in-flight deliveries come back about a
-// minute later (the sweeper cannot shortcut it: the dead task still holds
-// the delivery's task id).
+// recorded by nobody (the process that made it died before it could write
+// the attempt), so the log may hold fewer attempts than the receiver got
+// requests, never more. Such a delivery is still pending in the database
+// and is redelivered later (by asynq once the dead worker's task lease
+// expires, or by the sweeper once the delivery is overdue, whichever holds
+// it): those deliveries, and only those, arrive twice. Everything the new
+// worker sends is in the log.
 func TestFaultWorkerSIGKILL(t *testing.T) {
 	n := 120
 	if testing.Short() {
@@ -260,6 +258,7 @@ func TestFaultWorkerSIGKILL(t *testing.T) {
 	}
 	t.Log(w2.logSummary())
 	t.Logf("SIGKILL: %s", acc)
+	acc.checkNoResend(t)
 	t.Logf("SIGKILL: killed with %d requests received, %d in flight at the receiver, %d tasks active in asynq; %d requests cut off by the kill, %d attempts of the dead worker unrecorded; every event delivered %s after the kill",
 		hitsAtKill, inflightAtKill, active, unfinished, w1Unlogged, recovered.Round(time.Millisecond))
 
@@ -322,6 +321,7 @@ func TestFaultWorkerSIGTERM(t *testing.T) {
 	t.Log(w1.logSummary())
 	t.Log(w2.logSummary())
 	t.Logf("SIGTERM: %s", acc)
+	acc.checkNoResend(t)
 	t.Logf("SIGTERM: %d requests in flight at the signal; the worker exited %s later with %d requests made; every event delivered %s after the signal",
 		inflight, exitedIn.Round(time.Millisecond), delivered, recovered.Round(time.Millisecond))
 	if acc.deliveries != n || acc.succeeded != n || acc.missing != 0 {
@@ -332,6 +332,49 @@ func TestFaultWorkerSIGTERM(t *testing.T) {
 	}
 	if acc.duplicates != 0 || acc.unlogged != 0 || acc.attempts != acc.hits || len(acc.notLoggedOK) != 0 {
 		t.Errorf("after a graceful shutdown every request is logged once and nothing repeats: %s", acc)
+	}
+}
+
+// TestFaultSlowReceiverBacklog: a receiver that answers slowly builds a
+// backlog longer than the sweeper's grace (200 deliveries × 250 ms under a
+// concurrency cap of 4: about 12 s of waiting). Waiting deliveries are
+// pending and overdue in the database; the sweeper must not turn that into
+// a second copy of any delivery. Nothing fails, so nothing may arrive twice
+// and the log holds exactly one successful attempt per delivery.
+func TestFaultSlowReceiverBacklog(t *testing.T) {
+	n := 200
+	if testing.Short() {
+		n = 120
+	}
+	rc := newHookReceiver(t, slow(250*time.Millisecond))
+	g := apptest.Start(t, apptest.Options{Env: map[string]string{"HOOKGATE_ENDPOINT_CONCURRENCY": "4"}})
+	p := g.NewPartner("Backlog Co")
+	ep := g.NewEndpoint(p, rc.URL, []string{faultType}, nil)
+	res := producer{bases: []string{g.URL}, conc: 8, typ: faultType}.run(n, 30*time.Second, nil)
+	if res.lost > 0 || len(res.ids) != n {
+		t.Fatalf("ingest: %d of %d accepted, refusals %v", len(res.ids), n, res.errs)
+	}
+	took := waitAll(t, 60*time.Second, res.ids, rc)
+	time.Sleep(time.Second) // would a duplicate still arrive?
+	lr := newLogReader(g.URL, p.Key)
+	ds := lr.deliveries(t)
+	acc := account(res.ids, ds, lr.attempts(t, ds, 8), map[string]*hookReceiver{ep.ID: rc})
+	swept := 0
+	for _, line := range strings.Split(g.Logs(), "\n") {
+		if _, v, ok := strings.Cut(line, "sweeper re-queued work count="); ok {
+			var k int
+			fmt.Sscan(v, &k)
+			swept += k
+		}
+	}
+	t.Logf("slow receiver backlog: %s", acc)
+	t.Logf("slow receiver backlog: all delivered %s after ingest; the sweeper re-queued %d deliveries meanwhile", took.Round(time.Millisecond), swept)
+	acc.checkNoResend(t)
+	if acc.deliveries != n || acc.succeeded != n || acc.missing != 0 {
+		t.Errorf("want %d succeeded deliveries, all received: %s", n, acc)
+	}
+	if acc.duplicates != 0 || acc.attempts != acc.hits || acc.unlogged != 0 {
+		t.Errorf("no fault, yet %d deliveries arrived twice (%d hits, %d attempts logged): %v", acc.duplicates, acc.hits, acc.attempts, first(acc.dupPairs, 5))
 	}
 }
 

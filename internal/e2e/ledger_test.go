@@ -510,11 +510,15 @@ type accounting struct {
 	missing     int // (event, endpoint) pairs the receiver never answered
 	dupPairs    []string
 	notLoggedOK []string // deliveries whose hits are fewer than logged attempts
+	// resent lists deliveries with more than one successful attempt in the
+	// log: attempted again although already delivered (with attempt rows
+	// only).
+	resent []string
 }
 
 func (a accounting) String() string {
-	return fmt.Sprintf("events accepted %d, deliveries %d (succeeded %d), receiver hits %d, duplicates %d, attempts logged %d, hits not in the log %d, missing %d",
-		a.events, a.deliveries, a.succeeded, a.hits, a.duplicates, a.attempts, a.unlogged, a.missing)
+	return fmt.Sprintf("events accepted %d, deliveries %d (succeeded %d), receiver hits %d, duplicates %d, attempts logged %d, hits not in the log %d, missing %d, delivered again after success %d",
+		a.events, a.deliveries, a.succeeded, a.hits, a.duplicates, a.attempts, a.unlogged, a.missing, len(a.resent))
 }
 
 // account matches the log against the receivers (by endpoint id).
@@ -535,6 +539,15 @@ func account(events []string, ds []logDelivery, atts map[string][]logAttempt, rc
 		logged := d.Attempts
 		if atts != nil {
 			logged = len(atts[d.ID])
+			ok := 0
+			for _, at := range atts[d.ID] {
+				if at.ErrorClass == "" && at.Response != nil && at.Response.Status/100 == 2 {
+					ok++
+				}
+			}
+			if ok > 1 {
+				a.resent = append(a.resent, fmt.Sprintf("%s: %d successful attempts of %d", d.ID, ok, logged))
+			}
 		}
 		a.attempts += logged
 		hs := snaps[d.EndpointID][d.EventID]
@@ -554,6 +567,15 @@ func account(events []string, ds []logDelivery, atts map[string][]logAttempt, rc
 		}
 	}
 	return a
+}
+
+// checkNoResend fails the test for every delivery attempted again after
+// it had succeeded.
+func (a accounting) checkNoResend(t testing.TB) {
+	t.Helper()
+	if len(a.resent) > 0 {
+		t.Errorf("%d deliveries were sent again after a successful attempt: %v", len(a.resent), first(a.resent, 5))
+	}
 }
 
 // waitAll waits until every receiver has every event, reporting progress;

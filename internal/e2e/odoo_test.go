@@ -223,7 +223,7 @@ func odooScenario(t *testing.T, version int, configured string) {
 	}
 	t.Logf("Odoo %d: 500 changes made in %s (100 webhooks lost, 25 rolled back); all delivered %s after the first change; "+
 		"slowest lost change delivered %s after it was made; %d redeliveries of the same event", version, made.Round(time.Millisecond), all.Round(time.Millisecond), worst.Round(time.Millisecond), redelivered)
-	if worst > interval+3*time.Second {
+	if worst > interval+5*time.Second {
 		t.Errorf("a lost change took %s to arrive; want within one reconciliation interval (%s) plus processing", worst, interval)
 	}
 

@@ -41,7 +41,7 @@ func New() *Metrics {
 	f := func(c prometheus.Collector) { r.MustRegister(c) }
 	m := &Metrics{Registry: r}
 	m.EventsIngested = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_events_ingested_total", Help: "Events accepted, by source and type."}, []string{"source", "type"})
-	m.EventsIgnored = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_events_ignored_total", Help: "Bodies accepted but mapped to no event type, by source and reason."}, []string{"source", "reason"})
+	m.EventsIgnored = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_events_ignored_total", Help: "Odoo bodies or events accepted but never delivered, by source and reason (unmapped, own_write, rolled_back, state_changed)."}, []string{"source", "reason"})
 	m.EventsDuplicate = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_events_deduplicated_total", Help: "Bodies recognised as duplicates, by source."}, []string{"source"})
 	m.DeliveriesCreated = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_deliveries_created_total", Help: "Deliveries created by fan-out, by partner and initial status."}, []string{"partner", "status"})
 	m.DeliveryOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookgate_delivery_attempts_total", Help: "Delivery attempts by partner and outcome (succeeded, retrying, failed)."}, []string{"partner", "outcome"})

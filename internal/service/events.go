@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -254,6 +255,8 @@ func (s *Service) IngestEvent(ctx context.Context, p domain.Principal, in EventI
 	}
 	if in.IdempotencyKey != "" {
 		ev.IdempotencyKey = "api:" + in.IdempotencyKey
+		fp := sha256.Sum256(append([]byte(in.Type+"\x00"), buf.Bytes()...))
+		ev.Fingerprint = hex.EncodeToString(fp[:])
 	}
 	return s.accept(ctx, ev, version, buf.Bytes())
 }
@@ -269,6 +272,9 @@ func (s *Service) accept(ctx context.Context, ev domain.Event, version int, data
 	res, err := s.d.Committer.Commit(ctx, ev)
 	if err != nil {
 		return IngestResult{}, errors.Join(domain.ErrUnavailable, err)
+	}
+	if res.Mismatch {
+		return IngestResult{}, &domain.ConflictError{Reason: fmt.Sprintf("this idempotency key was already used for a different event (%s)", res.ID)}
 	}
 	if s.d.Counters != nil {
 		if res.Duplicate {

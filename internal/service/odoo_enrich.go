@@ -216,10 +216,11 @@ func (s *Service) confirm(ctx context.Context, o domain.OdooSettings, ev domain.
 			}
 		}
 		if !holds {
-			if sameWrite {
+			if sameWrite || !hasWD {
 				// The write the webhook reported is there but not its
-				// state: another transaction in the same second, the
-				// reported one rolled back. Give the commit its window.
+				// state (another transaction in the same second), or the
+				// body has no write_date to tell: the reported change may
+				// still commit. Give it its window.
 				return confirmation{wait: true}, nil
 			}
 			return confirmation{drop: DropStateChanged}, nil

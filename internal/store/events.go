@@ -49,6 +49,9 @@ type InsertResult struct {
 	// when this one was a duplicate.
 	ID        string
 	Duplicate bool
+	// Mismatch is set on a duplicate whose request fingerprint differs from
+	// the one the key was first used with.
+	Mismatch bool
 }
 
 // InsertEvents stores a batch of events in one transaction (group commit).
@@ -77,7 +80,7 @@ func (s *Store) InsertEvents(ctx context.Context, events []domain.Event, window 
 			}
 			claims[k] = &claim{idx: []int{i}}
 			keyOrder = append(keyOrder, k)
-			keyArgs = append(keyArgs, e.SourceID, e.IdempotencyKey, e.ID, micros(now.Add(window)))
+			keyArgs = append(keyArgs, e.SourceID, e.IdempotencyKey, e.ID, micros(now.Add(window)), e.Fingerprint)
 		}
 		accepted := map[[2]string]bool{}
 		if len(keyOrder) > 0 {
@@ -86,9 +89,9 @@ func (s *Store) InsertEvents(ctx context.Context, events []domain.Event, window 
 				Key      string
 			}
 			var wins []won
-			q := `INSERT INTO idempotency_keys (source_id, key, event_id, expires_at) VALUES ` +
-				placeholders(len(keyOrder), 4) +
-				` ON CONFLICT (source_id, key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at
+			q := `INSERT INTO idempotency_keys (source_id, key, event_id, expires_at, fingerprint) VALUES ` +
+				placeholders(len(keyOrder), 5) +
+				` ON CONFLICT (source_id, key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at, fingerprint = excluded.fingerprint
 				  WHERE idempotency_keys.expires_at < ? RETURNING source_id, key`
 			if err := tx.Raw(q, append(keyArgs, micros(now))...).Scan(&wins).Error; err != nil {
 				return fmt.Errorf("claim idempotency keys: %w", err)
@@ -102,17 +105,21 @@ func (s *Store) InsertEvents(ctx context.Context, events []domain.Event, window 
 				if accepted[k] {
 					results[first] = InsertResult{ID: events[first].ID}
 					for _, j := range c.idx[1:] {
-						results[j] = InsertResult{ID: events[first].ID, Duplicate: true}
+						results[j] = InsertResult{ID: events[first].ID, Duplicate: true,
+							Mismatch: events[j].Fingerprint != events[first].Fingerprint}
 					}
 					continue
 				}
-				var prev string
-				if err := tx.Raw(`SELECT event_id FROM idempotency_keys WHERE source_id = ? AND key = ?`, k[0], k[1]).
-					Scan(&prev).Error; err != nil {
-					return fmt.Errorf("read idempotency key: %w", err)
+				var prev []struct {
+					EventID     string
+					Fingerprint string
+				}
+				if err := tx.Raw(`SELECT event_id, fingerprint FROM idempotency_keys WHERE source_id = ? AND key = ?`, k[0], k[1]).
+					Scan(&prev).Error; err != nil || len(prev) == 0 {
+					return fmt.Errorf("read idempotency key: %v", err)
 				}
 				for _, j := range c.idx {
-					results[j] = InsertResult{ID: prev, Duplicate: true}
+					results[j] = InsertResult{ID: prev[0].EventID, Duplicate: true, Mismatch: prev[0].Fingerprint != events[j].Fingerprint}
 				}
 			}
 		}
