@@ -27,7 +27,7 @@ import (
 // still waiting in a lane go back to the queue.
 type lanes struct {
 	w          *Worker
-	perLane    int           // goroutines per endpoint (the concurrency cap)
+	perLane    int           // runner goroutines per endpoint (a multiple of the cap)
 	buffer     int           // waiting attempts per endpoint before tasks bounce
 	global     chan struct{} // in-flight attempts per process
 	quit       chan struct{}
@@ -45,7 +45,9 @@ type lane struct {
 
 func newLanes(w *Worker, perLane, global int) *lanes {
 	return &lanes{
-		w: w, perLane: perLane, buffer: 4096, global: make(chan struct{}, global),
+		// More runners than slots: while one runner's request holds a
+		// slot, others read the delivery or write its outcome.
+		w: w, perLane: 4 * perLane, buffer: 4096, global: make(chan struct{}, global),
 		quit: make(chan struct{}), m: make(map[string]*lane), idleExpiry: 30 * time.Second,
 	}
 }
@@ -147,20 +149,25 @@ func (ls *lanes) attempt(endpointID string, p attemptPayload) {
 			return
 		}
 	}
-	token := ids.New("lease")
-	if err := w.d.Limits.AcquireWait(ctx, ep.ID, token, ls.quit); err != nil {
-		if errors.Is(err, errStopping) {
-			ls.requeue(ctx, p, 0)
-			return
+	// The slot (and a process-wide permit) is taken right before the HTTP
+	// request and given back as soon as the response is in, so database
+	// work on either side overlaps other runners' requests.
+	stopping := false
+	slot := func(ctx context.Context, rt *Route) (*slotLease, error) {
+		token := ids.New("lease")
+		if err := w.d.Limits.AcquireWait(ctx, rt.Endpoint.ID, token, ls.quit); err != nil {
+			stopping = errors.Is(err, errStopping)
+			return nil, err
 		}
-		ls.follow(ctx, p, err)
+		ls.global <- struct{}{}
+		return &slotLease{w: w, ctx: ctx, endpointID: rt.Endpoint.ID, token: token,
+			onRelease: func() { <-ls.global }}, nil
+	}
+	err := w.attempt(ctx, p, slot)
+	if stopping {
+		ls.requeue(ctx, p, 0)
 		return
 	}
-	lease := &slotLease{w: w, ctx: ctx, endpointID: ep.ID, token: token}
-	ls.global <- struct{}{}
-	err := w.attempt(ctx, p, lease)
-	<-ls.global
-	lease.release(nil)
 	ls.follow(ctx, p, err)
 }
 

@@ -124,10 +124,13 @@ func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return &waitError{Delay: jitter(2*time.Second, 0.5), Reason: "endpoint backlog full"}
 }
 
-// attempt makes one attempt. lease is the endpoint slot the caller (a lane)
-// holds; nil means the attempt takes its own (or needs none: deleted
-// endpoint, hold).
-func (w *Worker) attempt(ctx context.Context, p attemptPayload, lease *slotLease) error {
+// slotFunc takes the endpoint's concurrency slot just before the request.
+type slotFunc func(ctx context.Context, rt *Route) (*slotLease, error)
+
+// attempt makes one attempt. slot takes the endpoint's concurrency slot
+// right before the HTTP request (a lane waits for it); nil applies the
+// limits directly (inline use). Deleted endpoints and holds need none.
+func (w *Worker) attempt(ctx context.Context, p attemptPayload, slot slotFunc) error {
 	log := w.d.Log.With("delivery_id", p.DeliveryID, "trigger", p.Trigger)
 	scheduled := p.Trigger == domain.TriggerScheduled
 
@@ -171,10 +174,12 @@ func (w *Worker) attempt(ctx context.Context, p attemptPayload, lease *slotLease
 			return w.d.Store.SetDeliveryState(ctx, d.ID, domain.DeliveryHeld, reason, nil)
 		}
 	}
-	if lease == nil || lease.endpointID != ep.ID {
-		if lease, err = w.limit(ctx, rt); err != nil {
-			return err
-		}
+	if slot == nil {
+		slot = w.limit
+	}
+	lease, err := slot(ctx, rt)
+	if err != nil {
+		return err
 	}
 	defer lease.release(nil)
 	release := lease.release
@@ -205,6 +210,17 @@ func (w *Worker) attempt(ctx context.Context, p attemptPayload, lease *slotLease
 		ResponseHeaders: flatten(resp.Headers), ResponseBody: resp.Body,
 	}
 	success := sendErr == nil && resp.Status >= 200 && resp.Status < 300
+	// Free the endpoint's slot as soon as the response is in (not after the
+	// attempt log is written): the slot bounds requests to the partner, and
+	// holding it through the database write would cap a fast endpoint's
+	// throughput at cap ÷ commit time. A success also ends a failure run, in
+	// the same round trip.
+	br := w.d.Breaker
+	if success {
+		release(func(pipe redis.Pipeliner) { br.onSuccess(pipe, ep.ID) })
+	} else {
+		release(nil)
+	}
 	if sendErr != nil {
 		a.ErrorClass = string(outbound.ClassOf(sendErr))
 		a.Error = sendErr.Error()
@@ -251,18 +267,14 @@ func (w *Worker) attempt(ctx context.Context, p attemptPayload, lease *slotLease
 		w.d.Observe(a, out.Status, ids.Time(d.EventID))
 	}
 	// Circuit breaker and operational events.
-	br := w.d.Breaker
 	switch {
 	case success:
-		release(func(pipe redis.Pipeliner) { br.onSuccess(pipe, ep.ID) })
 		if p.Probe {
 			br.probeResult(ctx, rt, true)
 		}
 	case resp.Status == http.StatusGone && sendErr == nil:
-		release(nil)
 		br.disable(ctx, ep, domain.ReasonGone, "the endpoint answered 410 Gone", nil)
 	case scheduled:
-		release(nil)
 		if p.Probe {
 			br.probeResult(ctx, rt, false)
 		} else {
@@ -319,6 +331,7 @@ type slotLease struct {
 	endpointID string
 	token      string
 	done       bool
+	onRelease  func()
 }
 
 // release frees the slot once; also adds commands to the same round trip.
@@ -328,6 +341,9 @@ func (l *slotLease) release(also func(redis.Pipeliner)) {
 	}
 	l.done = true
 	l.w.d.Limits.Release(l.ctx, l.endpointID, l.token, also)
+	if l.onRelease != nil {
+		l.onRelease()
+	}
 }
 
 // limit applies the endpoint's rate limit (capped by the partner's quota)

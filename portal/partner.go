@@ -540,6 +540,10 @@ func (p *Portal) deliveryPage(c *fiber.Ctx, s *session) error {
 	v.D["Delivery"] = det.Delivery
 	v.D["Event"] = det.Event
 	v.D["Attempts"] = atts
+	// Right after a retry the page watches the delivery until the new
+	// attempt is recorded.
+	v.D["Watch"] = det.Delivery.Status == domain.DeliveryPending ||
+		(c.Query("retried") == "1" && det.Delivery.Status != domain.DeliverySucceeded)
 	if e, err := p.svc.Endpoint(ctx(c), s.P, det.Delivery.EndpointID); err == nil {
 		v.D["Endpoint"] = e
 	} else if !errors.Is(err, domain.ErrNotFound) {

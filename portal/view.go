@@ -72,6 +72,9 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToValidUTF8(string(b), "�")
 	},
+	// raw shows a body exactly as sent or received (invalid UTF-8
+	// replaced).
+	"raw":         func(b []byte) string { return strings.ToValidUTF8(string(b), "�") },
 	"statusClass": func(s any) string { return "st-" + fmt.Sprint(s) },
 	"httpClass": func(code int) string {
 		switch {

@@ -138,7 +138,13 @@ func TestThrottlingConsumesNoAttempt(t *testing.T) {
 			t.Errorf("request %d came %s after the first, want at least %s at 2/s", i, d, want)
 		}
 	}
-	for _, d := range g.Must(200, "GET", "/v1/deliveries?limit=50", p.Key, nil).Map(t)["data"].([]any) {
+	// The log is written just after each response: wait for all ten.
+	var ds []any
+	apptest.Eventually(t, 10*time.Second, "10 succeeded deliveries", func() bool {
+		ds = g.Must(200, "GET", "/v1/deliveries?status=succeeded&limit=50", p.Key, nil).Map(t)["data"].([]any)
+		return len(ds) == 10
+	})
+	for _, d := range ds {
 		if a := d.(map[string]any)["attempts"]; a != float64(1) {
 			t.Errorf("delivery %v used %v attempts; throttling must not consume attempts", d.(map[string]any)["id"], a)
 		}

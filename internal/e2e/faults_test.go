@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -227,6 +228,15 @@ func TestFaultWorkerSIGKILL(t *testing.T) {
 	// every request that reached the receiver before the second worker
 	// existed came from the first.
 	hits := rc.snapshot()
+	var w2Hits []time.Duration // after the kill, sorted
+	for _, hs := range hits {
+		for _, h := range hs {
+			if !h.Start.Before(w2Start) {
+				w2Hits = append(w2Hits, h.Start.Sub(killed))
+			}
+		}
+	}
+	sort.Slice(w2Hits, func(i, j int) bool { return w2Hits[i] < w2Hits[j] })
 	unfinished, w1Unlogged := 0, 0
 	for _, d := range ds {
 		var hW1, hW2, aW1, aW2 int
@@ -261,6 +271,10 @@ func TestFaultWorkerSIGKILL(t *testing.T) {
 	acc.checkNoResend(t)
 	t.Logf("SIGKILL: killed with %d requests received, %d in flight at the receiver, %d tasks active in asynq; %d requests cut off by the kill, %d attempts of the dead worker unrecorded; every event delivered %s after the kill",
 		hitsAtKill, inflightAtKill, active, unfinished, w1Unlogged, recovered.Round(time.Millisecond))
+	if len(w2Hits) > 0 {
+		t.Logf("SIGKILL: the new worker's %d requests went out from %s to %s after the kill (median %s)", len(w2Hits),
+			w2Hits[0].Round(time.Millisecond), w2Hits[len(w2Hits)-1].Round(time.Millisecond), w2Hits[len(w2Hits)/2].Round(time.Millisecond))
+	}
 
 	if acc.deliveries != n || acc.succeeded != n || acc.missing != 0 {
 		t.Errorf("want %d succeeded deliveries, all received: %s", n, acc)
@@ -361,7 +375,10 @@ func TestFaultSlowReceiverBacklog(t *testing.T) {
 	acc := account(res.ids, ds, lr.attempts(t, ds, 8), map[string]*hookReceiver{ep.ID: rc})
 	swept := 0
 	for _, line := range strings.Split(g.Logs(), "\n") {
-		if _, v, ok := strings.Cut(line, "sweeper re-queued work count="); ok {
+		if !strings.Contains(line, "sweeper re-queued work") {
+			continue
+		}
+		if _, v, ok := strings.Cut(line, " count="); ok {
 			var k int
 			fmt.Sscan(v, &k)
 			swept += k

@@ -432,7 +432,8 @@ func TestAdminReplayDryRunMatchesResent(t *testing.T) {
 func seedDeliveries(t testing.TB, st *store.Store, eps []domain.Endpoint, events int, at func(i int) time.Time,
 	typ func(i int) string, status func(i, e int) domain.DeliveryStatus) []domain.Delivery {
 	t.Helper()
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 	var out []domain.Delivery
 	const chunk = 4000
 	for start := 0; start < events; start += chunk {
@@ -729,7 +730,12 @@ func TestRetentionPurgeWithFakeClock(t *testing.T) {
 	}
 	apptest.Eventually(t, 20*time.Second, "20 live deliveries", func() bool { return rc.count() == 20 })
 	firstArrival := rc.requests()[0].At
-	res := <-pending
+	var res result
+	select {
+	case res = <-pending:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the purge did not finish within 2 minutes")
+	}
 	if res.err != nil {
 		t.Fatal(res.err)
 	}
@@ -771,7 +777,11 @@ func TestRetentionPurgeWithFakeClock(t *testing.T) {
 
 	// 31 days later the recent rows and today's are old too.
 	clock.Advance(retention + 24*time.Hour)
-	res = <-purge()
+	select {
+	case res = <-purge():
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the second purge did not finish within 2 minutes")
+	}
 	if res.err != nil {
 		t.Fatal(res.err)
 	}
@@ -1145,15 +1155,15 @@ func TestDeliveryLogExport(t *testing.T) {
 		}
 		return domain.DeliverySucceeded
 	}
-	seedDeliveries(t, g.App.Store, []domain.Endpoint{endpointOf(p, e), endpointOf(other, oe)}, 1300,
+	seedDeliveries(t, g.App.Store, []domain.Endpoint{endpointOf(p, e), endpointOf(other, oe)}, 700,
 		func(i int) time.Time { return base.Add(time.Duration(i) * time.Second) }, func(int) string { return "order.confirmed" }, status)
 
 	for _, c := range []struct {
 		name, query, filter string
 		want                int
 	}{
-		{"whole log", "", "", 1300},
-		{"failed, limit ignored", "?status=failed&limit=5", "&status=failed", 325},
+		{"whole log", "", "", 700},
+		{"failed, limit ignored", "?status=failed&limit=5", "&status=failed", 175},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			want := listAll(t, g, p.Key, c.filter)

@@ -32,8 +32,8 @@ func (s *Store) DeliveryActivity(ctx context.Context, partnerID string, since ti
 		N      int64
 	}
 	err := s.db.WithContext(ctx).Raw(`SELECT (created_at - ?) / ? AS b, status, COUNT(*) AS n FROM deliveries
-		WHERE partner_id = ? AND id >= ? AND created_at >= ? GROUP BY (created_at - ?) / ?, status`,
-		micros(since), width.Microseconds(), partnerID, idBound("dlv", since), micros(since), micros(since), width.Microseconds()).
+		WHERE partner_id = ? AND id >= ? AND created_at >= ? GROUP BY b, status`,
+		micros(since), width.Microseconds(), partnerID, idBound("dlv", since), micros(since)).
 		Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: delivery activity: %w", err)
