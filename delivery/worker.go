@@ -114,6 +114,12 @@ func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		p.EndpointID = work.Delivery.EndpointID
 	}
 	rt, ok := w.d.Routes.Get(p.EndpointID)
+	if ok && p.Trigger != domain.TriggerScheduled && rt.PartnerStatus == domain.PartnerSuspended {
+		// Nothing goes out for a suspended partner, not even a manual
+		// retry or a replay; its deliveries wait, held, for reactivation.
+		w.d.Log.InfoContext(ctx, "extra attempt for a suspended partner not made", "delivery_id", p.DeliveryID, "trigger", p.Trigger)
+		return nil
+	}
 	if !ok || (p.Trigger == domain.TriggerScheduled && !p.Probe && holdReason(rt) != "") {
 		// Deleted endpoint or a hold: settled here, no HTTP involved.
 		return w.attempt(ctx, p, nil)

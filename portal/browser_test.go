@@ -83,6 +83,24 @@ func (b *browserSession) screenshot(name string, phone ...bool) {
 	if len(phone) > 0 && phone[0] {
 		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(375, 812, chromedp.EmulateScale(1), chromedp.EmulateMobile)); err == nil {
 			write("-phone")
+			// Nothing may stick out at phone width (tables scroll inside
+			// their own box).
+			wide, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`(function(){
+				var out = [];
+				if (document.documentElement.scrollWidth <= window.innerWidth) return out;
+				document.querySelectorAll("body *").forEach(function (e) {
+					var r = e.getBoundingClientRect();
+					if (r.right > window.innerWidth + 1 && !(e.parentElement && e.parentElement.closest(".table-wrap, pre"))) {
+						out.push(e.tagName + (e.id ? "#" + e.id : "") + "." + e.className + " right=" + Math.round(r.right));
+					}
+				});
+				return out.slice(0, 8);
+			})()`))
+			if err != nil {
+				b.t.Errorf("phone width check on %s: %v", name, err)
+			} else if len(wide) > 0 {
+				b.t.Errorf("%s is wider than 375 px; elements sticking out: %v", name, wide)
+			}
 		}
 		_ = chromedp.Do(b.ctx, chromedp.EmulateReset(), chromedp.EmulateViewport(1280, 900))
 	}

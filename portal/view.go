@@ -142,7 +142,7 @@ func activityChart(buckets []service.ActivityBucket) template.HTML {
 	bar := slot * 0.72
 	plot := h - axis - pad
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="chart-title" preserveAspectRatio="none">`, w, h)
+	fmt.Fprintf(&sb, `<svg class="chart" viewBox="0 0 %.0f %.0f" role="img" aria-labelledby="chart-title">`, w, h)
 	fmt.Fprintf(&sb, `<title id="chart-title">Deliveries in the last 24 hours: %d succeeded, %d failed, %d held, %d pending</title>`,
 		total.Succeeded, total.Failed, total.Held, total.Pending)
 	fmt.Fprintf(&sb, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="axis"/>`, pad, pad+plot, w-pad, pad+plot)
@@ -168,7 +168,7 @@ func activityChart(buckets []service.ActivityBucket) template.HTML {
 			fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" class="tick">%s</text>`, x, h-4, b.Start.UTC().Format("15:04"))
 		}
 	}
-	fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" class="tick peak" text-anchor="end">max %d/h</text>`, w-pad, pad+10, peak)
+	fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" class="tick peak">max %d/h</text>`, pad+2, pad+10, peak)
 	sb.WriteString(`</svg>`)
 	return template.HTML(sb.String()) //nolint:gosec // numbers and fixed text only
 }

@@ -116,19 +116,19 @@ func (c *Client) AdminGetSource(ctx context.Context, id string) (Source, error) 
 	return s, err
 }
 
-// RotateTokenParams tunes a credential rotation.
-type RotateTokenParams struct {
+// RotateParams tunes a credential rotation.
+type RotateParams struct {
 	// GracePeriod keeps the old credential working this long; nil uses the
 	// server's default (24 hours), 0 revokes it at once.
 	GracePeriod *time.Duration
 }
 
-// rotateBody is the wire form of RotateTokenParams.
+// rotateBody is the wire form of RotateParams.
 type rotateBody struct {
 	GracePeriodSeconds *int `json:"grace_period_seconds,omitempty"`
 }
 
-func (p RotateTokenParams) body() rotateBody {
+func (p RotateParams) body() rotateBody {
 	if p.GracePeriod == nil {
 		return rotateBody{}
 	}
@@ -139,7 +139,7 @@ func (p RotateTokenParams) body() rotateBody {
 // AdminRotateSourceToken issues a new ingest token for a source (admin);
 // the old one keeps working for the grace period. The answer's IngestURL
 // and Token are returned only this once.
-func (c *Client) AdminRotateSourceToken(ctx context.Context, id string, params RotateTokenParams) (Source, error) {
+func (c *Client) AdminRotateSourceToken(ctx context.Context, id string, params RotateParams) (Source, error) {
 	var s Source
 	err := c.do(ctx, post(pathf("/v1/admin/sources/%s/rotate-token", id), params.body()), &s)
 	return s, err

@@ -224,11 +224,11 @@ func TestEndpoints(t *testing.T) {
 	if _, err := other.GetEndpointSecret(ctx, ep.ID); !errors.Is(err, sdk.ErrNotFound) {
 		t.Errorf("another partner's GetEndpointSecret: %v, want ErrNotFound", err)
 	}
-	_, err = pc.RotateEndpointSecret(ctx, ep.ID, sdk.RotateTokenParams{GracePeriod: sdk.Ptr(30 * 24 * time.Hour)})
+	_, err = pc.RotateEndpointSecret(ctx, ep.ID, sdk.RotateParams{GracePeriod: sdk.Ptr(30 * 24 * time.Hour)})
 	if !errors.Is(err, sdk.ErrValidation) {
 		t.Errorf("RotateEndpointSecret with a 30-day grace: %v, want ErrValidation", err)
 	}
-	rot, err := pc.RotateEndpointSecret(ctx, ep.ID, sdk.RotateTokenParams{})
+	rot, err := pc.RotateEndpointSecret(ctx, ep.ID, sdk.RotateParams{})
 	if err != nil {
 		t.Fatalf("RotateEndpointSecret: %v", err)
 	}
@@ -430,7 +430,7 @@ func TestEventsAndDeliveries(t *testing.T) {
 
 	// After a rotation both secrets sign, and with Ed25519 on, the public
 	// key verifies too: check the recorded request with each alone.
-	rot, err := pc.RotateEndpointSecret(ctx, ep.ID, sdk.RotateTokenParams{GracePeriod: sdk.Ptr(time.Hour)})
+	rot, err := pc.RotateEndpointSecret(ctx, ep.ID, sdk.RotateParams{GracePeriod: sdk.Ptr(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -557,7 +557,7 @@ func TestSources(t *testing.T) {
 	}
 
 	// Rotation without grace: the old token stops at once.
-	rotated, err := e.admin.AdminRotateSourceToken(ctx, odoo.ID, sdk.RotateTokenParams{GracePeriod: sdk.Ptr(time.Duration(0))})
+	rotated, err := e.admin.AdminRotateSourceToken(ctx, odoo.ID, sdk.RotateParams{GracePeriod: sdk.Ptr(time.Duration(0))})
 	if err != nil {
 		t.Fatalf("AdminRotateSourceToken: %v", err)
 	}
@@ -576,7 +576,7 @@ func TestSources(t *testing.T) {
 		t.Errorf("IngestOdoo with the new token: %+v, %v", res, err)
 	}
 	// With the default grace period, both tokens work.
-	again, err := e.admin.AdminRotateSourceToken(ctx, odoo.ID, sdk.RotateTokenParams{})
+	again, err := e.admin.AdminRotateSourceToken(ctx, odoo.ID, sdk.RotateParams{})
 	if err != nil {
 		t.Fatalf("AdminRotateSourceToken with default grace: %v", err)
 	}

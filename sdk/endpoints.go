@@ -67,7 +67,7 @@ func (c *Client) GetEndpointSecret(ctx context.Context, id string) (EndpointSecr
 // with both the new and the previous secret, so receivers can switch over;
 // a zero grace period retires the old secret at once. It answers the new
 // secret.
-func (c *Client) RotateEndpointSecret(ctx context.Context, id string, params RotateTokenParams) (EndpointSecret, error) {
+func (c *Client) RotateEndpointSecret(ctx context.Context, id string, params RotateParams) (EndpointSecret, error) {
 	var s EndpointSecret
 	err := c.do(ctx, post(pathf("/v1/endpoints/%s/secret/rotate", id), params.body()), &s)
 	return s, err

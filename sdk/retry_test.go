@@ -362,3 +362,26 @@ func TestAttemptTimeoutIsRetried(t *testing.T) {
 		t.Errorf("took %v: the first attempt was not cut at 100ms", d)
 	}
 }
+
+func TestClientIsSafeForConcurrentUse(t *testing.T) {
+	f := newFlaky(t, partnerJSON, 503, 503, 503, 503, 503, 503, 503, 503)
+	c := fastClient(f.URL, sdk.WithRetries(10))
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			_, err := c.Me(context.Background())
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Me: %v", err)
+		}
+	}
+	if n := len(f.requests()); n != 28 {
+		t.Errorf("%d requests, want 28 (8 failures retried, 20 successes)", n)
+	}
+}

@@ -64,7 +64,7 @@ func TestFaultRedisRestart(t *testing.T) {
 	}
 	waitAll(t, 60*time.Second, res.ids, recv...)
 	recovered, sinceKill := time.Since(restarted), time.Since(killed)
-	time.Sleep(500 * time.Millisecond) // would a duplicate still arrive?
+	waitQuiet(t, time.Second, 10*time.Second, recv...) // would a duplicate still arrive?
 
 	lr := newLogReader(g.URL, p.Key)
 	ds := lr.deliveries(t)
@@ -131,7 +131,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	}
 	waitAll(t, 60*time.Second, res.ids, recv...)
 	recovered := time.Since(restarted)
-	time.Sleep(500 * time.Millisecond)
+	waitQuiet(t, time.Second, 10*time.Second, recv...)
 
 	lr := newLogReader(g.URL, p.Key)
 	ds := lr.deliveries(t)
@@ -216,7 +216,7 @@ func TestFaultWorkerSIGKILL(t *testing.T) {
 	w2 := c.startWorker(nil)
 	waitAll(t, 80*time.Second, res.ids, rc)
 	recovered := time.Since(killed)
-	time.Sleep(300 * time.Millisecond)
+	waitQuiet(t, time.Second, 10*time.Second, rc)
 
 	lr := newLogReader(api.URL, p.Key)
 	ds := lr.deliveries(t)
@@ -319,7 +319,7 @@ func TestFaultWorkerSIGTERM(t *testing.T) {
 	w2 := c.startWorker(nil)
 	waitAll(t, 30*time.Second, res.ids, rc)
 	recovered := time.Since(termed)
-	time.Sleep(300 * time.Millisecond)
+	waitQuiet(t, time.Second, 10*time.Second, rc)
 
 	lr := newLogReader(api.URL, p.Key)
 	ds := lr.deliveries(t)
@@ -369,7 +369,7 @@ func TestFaultSlowReceiverBacklog(t *testing.T) {
 		t.Fatalf("ingest: %d of %d accepted, refusals %v", len(res.ids), n, res.errs)
 	}
 	took := waitAll(t, 60*time.Second, res.ids, rc)
-	time.Sleep(time.Second) // would a duplicate still arrive?
+	waitQuiet(t, time.Second, 10*time.Second, rc) // would a duplicate still arrive?
 	lr := newLogReader(g.URL, p.Key)
 	ds := lr.deliveries(t)
 	acc := account(res.ids, ds, lr.attempts(t, ds, 8), map[string]*hookReceiver{ep.ID: rc})

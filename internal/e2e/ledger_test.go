@@ -598,3 +598,33 @@ func waitAll(t testing.TB, timeout time.Duration, ids []string, rcv ...*hookRece
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// waitQuiet waits until the receivers have had no new request and none in
+// flight for quiet (at most limit), so the log is read after the last
+// attempt: a late duplicate is then counted, not missed.
+func waitQuiet(t testing.TB, quiet, limit time.Duration, rcv ...*hookReceiver) {
+	t.Helper()
+	state := func() (int, int64) {
+		n, f := 0, int64(0)
+		for _, rc := range rcv {
+			n += rc.total()
+			f += rc.inflight.Load()
+		}
+		return n, f
+	}
+	deadline := time.Now().Add(limit)
+	last, _ := state()
+	since := time.Now()
+	for time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		n, f := state()
+		if n != last || f != 0 {
+			last, since = n, time.Now()
+			continue
+		}
+		if time.Since(since) >= quiet {
+			return
+		}
+	}
+	t.Logf("receivers still busy after %s (%d requests so far)", limit, last)
+}

@@ -83,7 +83,7 @@ func TestMalformedInputChangesNothing(t *testing.T) {
 		{"ingest oversize", "POST", ingest, "", big, 413},
 		{"ingest wrong token", "POST", g.URL + "/ingest/odoo/hgi_wrong", "", string(fixture(t, "02-sale-order-cancelled.json")), 404},
 		{"ingest bad type override", "POST", ingest + "?type=Not%20A%20Type", "", string(fixture(t, "02-sale-order-cancelled.json")), 400},
-		{"ingest unknown type override", "POST", ingest + "?type=nothing.here", "", string(fixture(t, "02-sale-order-cancelled.json")), 422},
+		{"ingest unknown type override", "POST", ingest + "?type=nothing.here", "", string(fixture(t, "02-sale-order-cancelled.json")), 400},
 		// canonical events
 		{"events no auth", "POST", "/v1/events", "", `{"type":"order.confirmed","data":{}}`, 401},
 		{"events bad token", "POST", "/v1/events", "hg_nope", `{"type":"order.confirmed","data":{}}`, 401},

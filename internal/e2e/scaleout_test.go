@@ -42,7 +42,7 @@ func TestScaleOut(t *testing.T) {
 	ingestRate := float64(events) / res.took.Seconds()
 	took := waitAll(t, 75*time.Second-time.Since(start), res.ids, recv...)
 	all := time.Since(start)
-	time.Sleep(500 * time.Millisecond) // would a duplicate still arrive?
+	waitQuiet(t, time.Second, 10*time.Second, recv...) // would a duplicate still arrive?
 	cpu := []int64{cpuTicks(w1.pid()) - cpu0[0], cpuTicks(w2.pid()) - cpu0[1]}
 
 	lr := newLogReader(api2.URL, p.Key)

@@ -102,6 +102,11 @@ func (s *Service) RetryDelivery(ctx context.Context, p domain.Principal, id stri
 	if err != nil {
 		return domain.Delivery{}, err
 	}
+	if partner, err := s.d.Store.Partner(ctx, pid); err != nil {
+		return domain.Delivery{}, err
+	} else if partner.Status == domain.PartnerSuspended {
+		return domain.Delivery{}, &domain.ConflictError{Reason: "your partner account is suspended: deliveries are held until an administrator reactivates it"}
+	}
 	ev, err := s.d.Store.Event(ctx, d.EventID)
 	if err != nil {
 		return domain.Delivery{}, err
