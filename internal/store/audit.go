@@ -81,13 +81,5 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter, cursor string, lim
 	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
 		return domain.Page[domain.AuditEntry]{}, fmt.Errorf("store: list audit: %w", err)
 	}
-	page := domain.Page[domain.AuditEntry]{Items: make([]domain.AuditEntry, 0, len(rows))}
-	for i, r := range rows {
-		if i == limit {
-			page.NextCursor = rows[i-1].ID
-			break
-		}
-		page.Items = append(page.Items, r.domain())
-	}
-	return page, nil
+	return pageOf(rows, limit, func(r auditRow) string { return r.ID }, auditRow.domain), nil
 }

@@ -186,15 +186,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter, cursor str
 	if err := s.listDeliveriesQuery(ctx, f, cursor, limit).Find(&rows).Error; err != nil {
 		return domain.Page[domain.Delivery]{}, fmt.Errorf("store: list deliveries: %w", err)
 	}
-	page := domain.Page[domain.Delivery]{Items: make([]domain.Delivery, 0, len(rows))}
-	for i, r := range rows {
-		if i == limit {
-			page.NextCursor = rows[i-1].ID
-			break
-		}
-		page.Items = append(page.Items, r.domain())
-	}
-	return page, nil
+	return pageOf(rows, limit, func(r deliveryRow) string { return r.ID }, deliveryRow.domain), nil
 }
 
 func (s *Store) deliveryQuery(ctx context.Context, f DeliveryFilter) *gorm.DB {

@@ -184,15 +184,7 @@ func (s *Store) ListEndpoints(ctx context.Context, partnerID, cursor string, lim
 	if err := q.Order("id").Limit(limit + 1).Find(&rows).Error; err != nil {
 		return domain.Page[domain.Endpoint]{}, fmt.Errorf("store: list endpoints: %w", err)
 	}
-	page := domain.Page[domain.Endpoint]{Items: make([]domain.Endpoint, 0, len(rows))}
-	for i, r := range rows {
-		if i == limit {
-			page.NextCursor = rows[i-1].ID
-			break
-		}
-		page.Items = append(page.Items, r.domain())
-	}
-	return page, nil
+	return pageOf(rows, limit, func(r endpointRow) string { return r.ID }, endpointRow.domain), nil
 }
 
 // CountEndpoints counts a partner's live endpoints.

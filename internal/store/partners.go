@@ -103,15 +103,7 @@ func (s *Store) ListPartners(ctx context.Context, f PartnerFilter, cursor string
 	if err := q.Order("id").Limit(limit + 1).Find(&rows).Error; err != nil {
 		return domain.Page[domain.Partner]{}, fmt.Errorf("store: list partners: %w", err)
 	}
-	page := domain.Page[domain.Partner]{Items: make([]domain.Partner, 0, len(rows))}
-	for i, r := range rows {
-		if i == limit {
-			page.NextCursor = rows[i-1].ID
-			break
-		}
-		page.Items = append(page.Items, r.domain())
-	}
-	return page, nil
+	return pageOf(rows, limit, func(r partnerRow) string { return r.ID }, partnerRow.domain), nil
 }
 
 // UpdatePartner writes every mutable field of p.

@@ -174,3 +174,17 @@ func placeholders(rows, cols int) string {
 	}
 	return b.String()
 }
+
+// pageOf turns up to limit+1 rows into a page: limit items, and the last
+// item's id as the cursor when a further row shows there is more.
+func pageOf[R, T any](rows []R, limit int, id func(R) string, conv func(R) T) domain.Page[T] {
+	page := domain.Page[T]{Items: make([]T, 0, min(len(rows), limit))}
+	for i, r := range rows {
+		if i == limit {
+			page.NextCursor = id(rows[i-1])
+			break
+		}
+		page.Items = append(page.Items, conv(r))
+	}
+	return page
+}
