@@ -255,6 +255,21 @@ func TestPortalLogoutInvalidatesCookie(t *testing.T) {
 	if !slices.Contains(names, "hg_access") || !slices.Contains(names, "hg_refresh") {
 		t.Fatalf("session cookies %v", names)
 	}
+	// An expired or missing access token is refreshed transparently with
+	// the refresh cookie (which rotates).
+	refreshOnly := newClient(t, g)
+	for _, c := range old {
+		if c.Name == "hg_refresh" {
+			refreshOnly.http.Jar.SetCookies(u, []*http.Cookie{c})
+		}
+	}
+	refreshOnly.must(refreshOnly.get("/portal/dashboard"), 200, "Usage this month")
+	// The rotated-away refresh token now ends the session when replayed
+	// (it was copied), so log in afresh for the logout check.
+	pc = newClient(t, g)
+	pc.get("/portal/login")
+	pc.must(pc.post("/portal/login", url.Values{"email": {"cookieco@example.com"}, "password": {testPassword}}), 200, "Dashboard")
+	old = pc.http.Jar.Cookies(u)
 	pc.must(pc.post("/portal/logout", nil), 200, "You are logged out.")
 
 	replay := newClient(t, g)

@@ -76,6 +76,9 @@ var sdkRoutes = map[string]string{
 	"POST /v1/admin/replays/{id}/cancel":               "AdminCancelReplay",
 	"GET /v1/admin/audit":                              "AdminListAudit",
 	"GET /v1/admin/stats":                              "AdminStats",
+	"GET /v1/admin/event-types":                        "AdminListEventTypes",
+	"POST /v1/admin/event-types":                       "AdminCreateEventType",
+	"PATCH /v1/admin/event-types/{name}":               "AdminUpdateEventType",
 }
 
 var fiberParam = regexp.MustCompile(`:([A-Za-z_]+)`)

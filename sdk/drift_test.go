@@ -117,6 +117,8 @@ func TestRequestsMatchSpec(t *testing.T) {
 		{"POST /v1/admin/sources", fields(sdk.SourceInput{}), nil},
 		{"PATCH /v1/admin/sources/{id}", []string{"name", "odoo", "reconcile_interval_seconds", "rules"}, nil},
 		{"POST /v1/admin/sources/{id}/backfill", []string{"since"}, nil},
+		{"POST /v1/admin/event-types", fields(sdk.EventTypeInput{}), nil},
+		{"PATCH /v1/admin/event-types/{name}", fields(sdk.EventTypeUpdate{}), nil},
 	} {
 		t.Run(tc.route, func(t *testing.T) {
 			method, path, _ := strings.Cut(tc.route, " ")

@@ -178,6 +178,7 @@ func (s *Server) routesAdmin(ad fiber.Router) {
 	ad.Get("/sources/:id", s.getSource)
 	ad.Post("/sources/:id/rotate-token", s.rotateSourceToken)
 	ad.Get("/stats", s.stats)
+	s.routesAdminEventTypes(ad)
 }
 
 // --- middleware ---

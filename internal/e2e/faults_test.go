@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/hookgate/hookgate/internal/apptest"
 )
 
@@ -420,16 +422,16 @@ func TestReceiverFaults(t *testing.T) {
 		status     int
 		retryAfter string
 	}
-	type want struct {
-		status  string   // final delivery status
-		classes []string // error class per attempt ("" = success)
-		codes   []int    // response status per attempt (0 = none)
+	type outcome struct {
+		Status  string   // final delivery status
+		Classes []string // error class per attempt ("" = success)
+		Codes   []int    // response status per attempt (0 = none)
 	}
 	tests := []struct {
 		name     string
 		schedule []string // endpoint retry schedule
 		script   []step   // answer per request; the last repeats
-		want     want
+		want     outcome
 		// gap bounds the time between the first two requests.
 		gapMin, gapMax time.Duration
 		minDuration    time.Duration // of the first attempt
@@ -437,34 +439,34 @@ func TestReceiverFaults(t *testing.T) {
 	}{
 		{name: "hang past the timeout, then answer", schedule: []string{"1s"},
 			script: []step{{kind: "hang"}, {kind: "ok"}},
-			want:   want{"succeeded", []string{"timeout", ""}, []int{0, 204}}, minDuration: 900 * time.Millisecond},
+			want:   outcome{"succeeded", []string{"timeout", ""}, []int{0, 204}}, minDuration: 900 * time.Millisecond},
 		{name: "hang every time", schedule: []string{"1s"},
 			script: []step{{kind: "hang"}},
-			want:   want{"failed", []string{"timeout", "timeout"}, []int{0, 0}}},
+			want:   outcome{"failed", []string{"timeout", "timeout"}, []int{0, 0}}},
 		{name: "reset the connection, then answer", schedule: []string{"1s"},
 			script: []step{{kind: "reset"}, {kind: "ok"}},
-			want:   want{"succeeded", []string{"connection_reset", ""}, []int{0, 204}}},
+			want:   outcome{"succeeded", []string{"connection_reset", ""}, []int{0, 204}}},
 		{name: "answer slowly within the timeout",
 			script: []step{{kind: "slow"}},
-			want:   want{"succeeded", []string{""}, []int{204}}, minDuration: 600 * time.Millisecond},
+			want:   outcome{"succeeded", []string{""}, []int{204}}, minDuration: 600 * time.Millisecond},
 		{name: "500 every time", schedule: []string{"1s"},
 			script: []step{{kind: "status", status: 500}},
-			want:   want{"failed", []string{"http_status", "http_status"}, []int{500, 500}}},
+			want:   outcome{"failed", []string{"http_status", "http_status"}, []int{500, 500}}},
 		{name: "429 with Retry-After inside the bound is honoured", schedule: []string{"2s"},
 			script: []step{{kind: "status", status: 429, retryAfter: "3"}, {kind: "ok"}},
-			want:   want{"succeeded", []string{"http_status", ""}, []int{429, 204}},
+			want:   outcome{"succeeded", []string{"http_status", ""}, []int{429, 204}},
 			gapMin: 3 * time.Second, gapMax: 4 * time.Second},
 		{name: "429 with a huge Retry-After waits twice the scheduled delay", schedule: []string{"1s"},
 			script: []step{{kind: "status", status: 429, retryAfter: "3600"}, {kind: "ok"}},
-			want:   want{"succeeded", []string{"http_status", ""}, []int{429, 204}},
+			want:   outcome{"succeeded", []string{"http_status", ""}, []int{429, 204}},
 			gapMin: 2 * time.Second, gapMax: 2 * time.Second},
 		{name: "429 with a short Retry-After keeps the scheduled delay", schedule: []string{"2s"},
 			script: []step{{kind: "status", status: 429, retryAfter: "0"}, {kind: "ok"}},
-			want:   want{"succeeded", []string{"http_status", ""}, []int{429, 204}},
+			want:   outcome{"succeeded", []string{"http_status", ""}, []int{429, 204}},
 			gapMin: 2 * time.Second, gapMax: 2 * time.Second},
 		{name: "410 disables the endpoint", schedule: []string{"1s"},
 			script:   []step{{kind: "status", status: 410}},
-			want:     want{"failed", []string{"http_status"}, []int{410}},
+			want:     outcome{"failed", []string{"http_status"}, []int{410}},
 			disabled: true},
 	}
 
@@ -553,10 +555,9 @@ func TestReceiverFaults(t *testing.T) {
 				}
 				codes = append(codes, code)
 			}
-			got := want{status: d["status"].(string), classes: classes, codes: codes}
-			if got.status != tc.want.status || fmt.Sprint(got.classes) != fmt.Sprint(tc.want.classes) || fmt.Sprint(got.codes) != fmt.Sprint(tc.want.codes) {
-				t.Errorf("delivery: got status %s, classes %q, codes %v; want %s, %q, %v",
-					got.status, got.classes, got.codes, tc.want.status, tc.want.classes, tc.want.codes)
+			got := outcome{Status: d["status"].(string), Classes: classes, Codes: codes}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("delivery outcome (-want +got):\n%s", diff)
 			}
 			if int(d["attempts"].(float64)) != len(atts) {
 				t.Errorf("delivery counts %v attempts, the log lists %d", d["attempts"], len(atts))
@@ -600,7 +601,12 @@ func TestReceiverFaults(t *testing.T) {
 	g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{
 		"type": faultType, "data": map[string]any{"id": 2, "amount": 1.5},
 	})
-	slowRow := rows[3]
+	var slowRow row
+	for i, tc := range tests {
+		if tc.name == "answer slowly within the timeout" {
+			slowRow = rows[i]
+		}
+	}
 	apptest.Eventually(t, 10*time.Second, "the next event at a live endpoint", func() bool { return slowRow.rc.total() == 2 })
 	time.Sleep(300 * time.Millisecond)
 	if gone := rows[len(rows)-1]; gone.rc.total() != 1 {

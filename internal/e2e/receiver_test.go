@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -70,4 +71,12 @@ func listenLocal(t testing.TB) net.Listener {
 		t.Fatal(err)
 	}
 	return ln
+}
+
+// JSON decodes the request body into v.
+func (r received) JSON(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
 }

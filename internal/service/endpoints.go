@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookgate/hookgate/delivery/signer"
+	"github.com/hookgate/hookgate/internal/catalog"
 	"github.com/hookgate/hookgate/internal/domain"
 	"github.com/hookgate/hookgate/internal/ids"
 	"github.com/hookgate/hookgate/internal/store"
@@ -63,7 +64,7 @@ func (s *Service) checkEndpoint(partner domain.Partner, e *domain.Endpoint) erro
 		return err
 	}
 	for _, p := range e.EventTypes {
-		if !domain.PatternWithin(p, partner.Entitlements) {
+		if !domain.PatternWithin(p, partner.Entitlements) && !operationalPattern(p) {
 			return domain.Invalid("event_types", "%q is beyond what your partner account is entitled to (%s)", p, strings.Join(partner.Entitlements, ", "))
 		}
 	}
@@ -357,9 +358,15 @@ func (s *Service) EventTypes(ctx context.Context, p domain.Principal) ([]domain.
 	}
 	out := all[:0]
 	for _, t := range all {
-		if domain.MatchAny(partner.Entitlements, t.Name) {
+		if domain.MatchAny(partner.Entitlements, t.Name) || catalog.Operational(t.Name) {
 			out = append(out, t)
 		}
 	}
 	return out, nil
+}
+
+// operationalPattern reports whether p names only operational event types,
+// which every partner may subscribe to whatever its entitlements.
+func operationalPattern(p string) bool {
+	return p == "endpoint.*" || catalog.Operational(p)
 }
