@@ -4,32 +4,30 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/hibiken/asynq"
-
-	"github.com/hookgate/hookgate/internal/domain"
 	"github.com/hookgate/hookgate/internal/ids"
 )
 
-// Lanes give every endpoint its own in-process queue served by at most
-// its concurrency cap of goroutines. An asynq worker hands a task to the
-// endpoint's lane and returns at once, so a slow or throttled endpoint never
-// holds the workers that other partners' deliveries need, and a fast
-// endpoint at its cap reuses each freed slot immediately instead of bouncing
-// tasks through the queue.
+// Lanes give every endpoint its own in-process queue served by a few
+// runner goroutines, while the endpoint's concurrency cap (a Redis lease
+// set shared by every worker) bounds its requests in flight.
 //
-// Durability: the database is the system of record. A task handed to a lane
-// is acknowledged to asynq; if the process dies before the attempt is
-// recorded, the delivery is still pending in the database and the sweeper
-// enqueues it again. Retries of lane-run attempts are enqueued as new tasks
-// (task id = delivery id) for their due time. On a graceful stop, attempts
-// still waiting in a lane go back to the queue.
+// The asynq task stays active, its handler waiting, until the lane has made
+// the attempt: the task's result (success, a retry for later, a wait) is
+// the attempt's result, a crash returns it to the queue when its lease runs
+// out, and the sweeper cannot enqueue a second copy meanwhile (the task id
+// is still taken). Waiting handlers are cheap goroutines; the queue worker
+// pool is sized far above the HTTP concurrency for that reason, and each
+// lane holds a bounded number of waiting attempts, beyond which tasks are
+// turned back for later — so a slow endpoint occupies at most its lane's
+// share of the pool and never delays other partners.
 type lanes struct {
 	w          *Worker
 	perLane    int           // runner goroutines per endpoint (a multiple of the cap)
-	buffer     int           // waiting attempts per endpoint before tasks bounce
-	global     chan struct{} // in-flight attempts per process
+	buffer     int           // waiting attempts per endpoint before tasks are turned back
+	global     chan struct{} // requests in flight per process
 	quit       chan struct{}
 	wg         sync.WaitGroup
 	mu         sync.Mutex
@@ -39,42 +37,63 @@ type lanes struct {
 }
 
 type lane struct {
-	ch      chan attemptPayload
+	ch      chan *laneItem
 	running int
+}
+
+// laneItem is one attempt waiting in a lane for its task's handler.
+type laneItem struct {
+	p         attemptPayload
+	done      chan error // receives the attempt's result
+	abandoned atomic.Bool
 }
 
 func newLanes(w *Worker, perLane, global int) *lanes {
 	return &lanes{
 		// More runners than slots: while one runner's request holds a
 		// slot, others read the delivery or write its outcome.
-		w: w, perLane: 4 * perLane, buffer: 4096, global: make(chan struct{}, global),
+		w: w, perLane: 4 * perLane, buffer: 512, global: make(chan struct{}, global),
 		quit: make(chan struct{}), m: make(map[string]*lane), idleExpiry: 30 * time.Second,
 	}
 }
 
-// submit queues p on its endpoint's lane; false when the lane is full or
-// stopping (the caller asks asynq to try again later).
-func (ls *lanes) submit(p attemptPayload) bool {
+// do runs p on its endpoint's lane and waits for the result. A full lane
+// or a stopping worker answers with a wait, so asynq tries again later
+// without counting a failure.
+func (ls *lanes) do(ctx context.Context, p attemptPayload) error {
+	it := &laneItem{p: p, done: make(chan error, 1)}
+	if !ls.submit(it) {
+		return &waitError{Delay: jitter(2*time.Second, 0.5), Reason: "endpoint backlog full"}
+	}
+	select {
+	case err := <-it.done:
+		return err
+	case <-ctx.Done():
+		it.abandoned.Store(true) // the runner skips it
+		return ctx.Err()
+	}
+}
+
+func (ls *lanes) submit(it *laneItem) bool {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if ls.stopped {
 		return false
 	}
-	l, ok := ls.m[p.EndpointID]
+	l, ok := ls.m[it.p.EndpointID]
 	if !ok {
-		l = &lane{ch: make(chan attemptPayload, ls.buffer)}
-		ls.m[p.EndpointID] = l
+		l = &lane{ch: make(chan *laneItem, ls.buffer)}
+		ls.m[it.p.EndpointID] = l
 	}
 	select {
-	case l.ch <- p:
+	case l.ch <- it:
 	default:
 		return false
 	}
-	// Start another runner when work waits and the cap allows.
 	if l.running < ls.perLane && (l.running == 0 || len(l.ch) > 0) {
 		l.running++
 		ls.wg.Add(1)
-		go ls.run(p.EndpointID, l)
+		go ls.run(it.p.EndpointID, l)
 	}
 	return true
 }
@@ -86,8 +105,10 @@ func (ls *lanes) run(endpointID string, l *lane) {
 	defer idle.Stop()
 	for {
 		select {
-		case p := <-l.ch:
-			ls.attempt(endpointID, p)
+		case it := <-l.ch:
+			if !it.abandoned.Load() {
+				it.done <- ls.attempt(endpointID, it.p)
+			}
 			if !idle.Stop() {
 				select {
 				case <-idle.C:
@@ -117,16 +138,18 @@ func (ls *lanes) run(endpointID string, l *lane) {
 	}
 }
 
+// errStoppingWait turns a stopping worker's unstarted attempts back to the
+// queue without counting a failure.
+var errStoppingWait = &waitError{Delay: 0, Reason: "worker stopping"}
+
 // attempt waits for the endpoint's rate limit and a concurrency slot
-// (waiting consumes no attempt), then makes the attempt and schedules what
-// follows.
-func (ls *lanes) attempt(endpointID string, p attemptPayload) {
+// (waiting consumes no attempt), then makes the attempt.
+func (ls *lanes) attempt(endpointID string, p attemptPayload) error {
 	w := ls.w
 	ctx := context.Background()
 	rt, ok := w.d.Routes.Get(endpointID)
 	if !ok {
-		ls.follow(ctx, p, w.attempt(ctx, p, nil))
-		return
+		return w.attempt(ctx, p, nil)
 	}
 	ep := rt.Endpoint
 	rate := ep.RateLimitPerSecond
@@ -136,89 +159,59 @@ func (ls *lanes) attempt(endpointID string, p attemptPayload) {
 	for {
 		okRate, wait, err := w.d.Limits.Allow(ctx, ep.ID, rate)
 		if err != nil {
-			ls.follow(ctx, p, err)
-			return
+			return err
 		}
 		if okRate {
 			break
 		}
+		if wait > 2*time.Second {
+			// A long wait is better spent in the queue than in a lane.
+			return &waitError{Delay: wait, Reason: "rate limited"}
+		}
 		select {
 		case <-time.After(wait):
 		case <-ls.quit:
-			ls.requeue(ctx, p, 0)
-			return
+			return errStoppingWait
 		}
 	}
 	// The slot (and a process-wide permit) is taken right before the HTTP
 	// request and given back as soon as the response is in, so database
 	// work on either side overlaps other runners' requests.
-	stopping := false
 	slot := func(ctx context.Context, rt *Route) (*slotLease, error) {
 		token := ids.New("lease")
-		if err := w.d.Limits.AcquireWait(ctx, rt.Endpoint.ID, token, ls.quit); err != nil {
-			stopping = errors.Is(err, errStopping)
-			return nil, err
+		for {
+			// The process-wide permit first, then the endpoint's slot
+			// without waiting: a runner never holds a slot it cannot use
+			// at once, and never holds a permit while it waits.
+			select {
+			case ls.global <- struct{}{}:
+			case <-ls.quit:
+				return nil, errStoppingWait
+			}
+			ok, err := w.d.Limits.tryAcquire(ctx, rt.Endpoint.ID, token)
+			if err != nil {
+				<-ls.global
+				return nil, err
+			}
+			if ok {
+				return &slotLease{w: w, ctx: ctx, endpointID: rt.Endpoint.ID, token: token,
+					onRelease: func() { <-ls.global }}, nil
+			}
+			<-ls.global
+			if err := w.d.Limits.waitFreed(ctx, rt.Endpoint.ID, ls.quit); err != nil {
+				if errors.Is(err, errStopping) {
+					return nil, errStoppingWait
+				}
+				return nil, err
+			}
 		}
-		ls.global <- struct{}{}
-		return &slotLease{w: w, ctx: ctx, endpointID: rt.Endpoint.ID, token: token,
-			onRelease: func() { <-ls.global }}, nil
 	}
-	err := w.attempt(ctx, p, slot)
-	if stopping {
-		ls.requeue(ctx, p, 0)
-		return
-	}
-	ls.follow(ctx, p, err)
+	return w.attempt(ctx, p, slot)
 }
 
-// follow turns an attempt's result into what asynq would have done: a
-// retry or a wait becomes a new task for its due time; trouble with the
-// database or Redis is retried after a short back-off.
-func (ls *lanes) follow(ctx context.Context, p attemptPayload, err error) {
-	if err == nil {
-		return
-	}
-	var re *retryError
-	var we *waitError
-	switch {
-	case errors.As(err, &re):
-		p.Probe = false
-		ls.requeue(ctx, p, re.Delay)
-	case errors.As(err, &we):
-		ls.requeue(ctx, p, we.Delay)
-	case errors.Is(err, asynq.SkipRetry):
-	default:
-		ls.w.d.Log.WarnContext(ctx, "attempt could not run; will try again", "delivery_id", p.DeliveryID, "error", err)
-		ls.requeue(ctx, p, jitter(2*time.Second, 0.5))
-	}
-}
-
-// requeue puts an attempt back on the queue after delay. A scheduled
-// attempt keeps the delivery id as its task id; right after its previous
-// task was acknowledged the id may still be taken for a moment, so a
-// conflict is retried briefly (failing that, the sweeper enqueues it).
-func (ls *lanes) requeue(ctx context.Context, p attemptPayload, delay time.Duration) {
-	at := time.Now().Add(delay)
-	taskID := p.DeliveryID
-	if p.Trigger != domain.TriggerScheduled {
-		taskID = ids.New("task")
-	}
-	for i := 0; i < 20; i++ {
-		err := ls.w.d.Enqueuer.enqueueStrict(ctx, taskID, p, at)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, asynq.ErrTaskIDConflict) && !errors.Is(err, asynq.ErrDuplicateTask) {
-			ls.w.d.Log.WarnContext(ctx, "retry not enqueued; the sweeper will", "delivery_id", p.DeliveryID, "error", err)
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
-// stop ends every lane: runners finish the attempt in hand (bounded by
-// ctx) and what still waits goes back to the queue.
-func (ls *lanes) stop(ctx context.Context) {
+// beginStop stops taking work: waiting attempts are answered with a wait
+// (their tasks go back to the queue) and runners finish the attempt in hand.
+func (ls *lanes) beginStop() {
 	ls.mu.Lock()
 	if ls.stopped {
 		ls.mu.Unlock()
@@ -226,28 +219,30 @@ func (ls *lanes) stop(ctx context.Context) {
 	}
 	ls.stopped = true
 	close(ls.quit)
-	ls.mu.Unlock()
-	done := make(chan struct{})
-	go func() { ls.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-	ls.mu.Lock()
-	var waiting []attemptPayload
+	var waiting []*laneItem
 	for _, l := range ls.m {
 	drain:
 		for {
 			select {
-			case p := <-l.ch:
-				waiting = append(waiting, p)
+			case it := <-l.ch:
+				waiting = append(waiting, it)
 			default:
 				break drain
 			}
 		}
 	}
 	ls.mu.Unlock()
-	for _, p := range waiting {
-		ls.requeue(context.Background(), p, 0)
+	for _, it := range waiting {
+		it.done <- errStoppingWait
+	}
+}
+
+// wait blocks until every runner has finished, or ctx ends.
+func (ls *lanes) wait(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { ls.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
 }

@@ -184,3 +184,21 @@ func (l *Limits) AcquireWait(ctx context.Context, endpointID, token string, quit
 		}
 	}
 }
+
+// waitFreed waits until a slot of the endpoint may have been freed: a local
+// holder released one, or a short poll interval passed (holders in other
+// processes).
+func (l *Limits) waitFreed(ctx context.Context, endpointID string, quit <-chan struct{}) error {
+	g := l.gate(endpointID)
+	t := time.NewTimer(20 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-quit:
+		return errStopping
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-g.freed:
+	case <-t.C:
+	}
+	return nil
+}

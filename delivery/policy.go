@@ -76,17 +76,38 @@ func (e *waitError) Error() string { return e.Reason + "; wait " + e.Delay.Strin
 // RetryDelay is the asynq RetryDelayFunc: our errors carry their delay;
 // anything else (database or Redis trouble) backs off exponentially from
 // one second to a minute.
+//
+// asynq keeps due times in whole seconds, truncated; the delay is rounded up
+// so that a retry never runs before its time (a Retry-After is honoured).
 func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	var re *retryError
 	if errors.As(err, &re) {
-		return re.Delay
+		return roundUpToSecond(re.Delay)
 	}
 	var we *waitError
 	if errors.As(err, &we) {
-		return we.Delay
+		return roundUpToSecond(we.Delay)
 	}
 	d := time.Second << min(n, 6)
 	return jitter(min(d, time.Minute), 0.2)
+}
+
+// roundUpToSecond stretches d so that now+d lands on or after the next
+// whole second, as asynq stores it.
+func roundUpToSecond(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	now := time.Now()
+	return ceilSecond(now.Add(d)).Sub(now) + 2*time.Millisecond
+}
+
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if t2 := t.Truncate(time.Second); !t2.Equal(t) {
+		return t2.Add(time.Second)
+	}
+	return t
 }
 
 // IsFailure is the asynq IsFailure predicate: waiting is not failing.

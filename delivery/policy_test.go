@@ -75,11 +75,20 @@ func TestBoundRetryAfter(t *testing.T) {
 }
 
 func TestRetryDelayAndFailure(t *testing.T) {
-	if d := RetryDelay(3, &retryError{Delay: 42 * time.Second}, nil); d != 42*time.Second {
-		t.Errorf("retry delay %s", d)
-	}
-	if d := RetryDelay(1, &waitError{Delay: time.Second, Reason: "x"}, nil); d != time.Second {
-		t.Errorf("wait delay %s", d)
+	// Delays are stretched to the next whole second (asynq's resolution),
+	// never shortened.
+	for _, c := range []struct {
+		err  error
+		want time.Duration
+	}{{&retryError{Delay: 42 * time.Second}, 42 * time.Second}, {&waitError{Delay: time.Second, Reason: "x"}, time.Second}} {
+		now := time.Now()
+		d := RetryDelay(3, c.err, nil)
+		if d < c.want || d > c.want+time.Second+10*time.Millisecond {
+			t.Errorf("delay %s for %s", d, c.want)
+		}
+		if due := now.Add(d); due.Before(now.Add(c.want).Truncate(time.Second).Add(time.Second)) && !now.Add(c.want).Equal(now.Add(c.want).Truncate(time.Second)) {
+			t.Errorf("due %s is before the next whole second after %s", due, now.Add(c.want))
+		}
 	}
 	if d := RetryDelay(20, errors.New("db down"), nil); d > 72*time.Second || d < 48*time.Second {
 		t.Errorf("infrastructure back-off %s, want about a minute at most", d)

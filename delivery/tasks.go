@@ -39,7 +39,10 @@ type Enqueuer struct {
 
 // NewEnqueuer wraps an asynq client.
 func NewEnqueuer(c *asynq.Client, deliveryTimeout time.Duration) *Enqueuer {
-	return &Enqueuer{client: c, taskTimeout: deliveryTimeout + 30*time.Second}
+	// A task may wait in its endpoint's lane before its attempt: allow for
+	// that (a crashed worker's tasks come back when their lease runs out,
+	// whatever this timeout).
+	return &Enqueuer{client: c, taskTimeout: deliveryTimeout + 30*time.Minute}
 }
 
 // Enqueue schedules the scheduled attempt of a delivery at `at` (zero:
@@ -82,7 +85,9 @@ func (e *Enqueuer) enqueuePayload(ctx context.Context, taskID string, ap attempt
 	}
 	if !at.IsZero() {
 		if d := time.Until(at); d > 0 {
-			opts = append(opts, asynq.ProcessAt(at))
+			// asynq truncates due times to whole seconds: round up so
+			// nothing runs early.
+			opts = append(opts, asynq.ProcessAt(ceilSecond(at)))
 		}
 	}
 	_, err := e.client.EnqueueContext(ctx, asynq.NewTask(TaskAttempt, p), opts...)
@@ -90,18 +95,4 @@ func (e *Enqueuer) enqueuePayload(ctx context.Context, taskID string, ap attempt
 		return fmt.Errorf("delivery: enqueue %s: %w", deliveryID, err)
 	}
 	return nil
-}
-
-// enqueueStrict is enqueuePayload that reports a task id conflict.
-func (e *Enqueuer) enqueueStrict(ctx context.Context, taskID string, ap attemptPayload, at time.Time) error {
-	p, _ := json.Marshal(ap)
-	opts := []asynq.Option{
-		asynq.TaskID(taskID), asynq.Queue(QueueDeliveries),
-		asynq.MaxRetry(1 << 30), asynq.Timeout(e.taskTimeout),
-	}
-	if time.Until(at) > 0 {
-		opts = append(opts, asynq.ProcessAt(at))
-	}
-	_, err := e.client.EnqueueContext(ctx, asynq.NewTask(TaskAttempt, p), opts...)
-	return err
 }

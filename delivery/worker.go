@@ -85,9 +85,13 @@ func NewWorker(d WorkerDeps) (*Worker, error) {
 	return w, nil
 }
 
-// Stop ends the lanes: attempts in flight finish (bounded by ctx) and
-// attempts still waiting in a lane go back to the queue.
-func (w *Worker) Stop(ctx context.Context) { w.lanes.stop(ctx) }
+// BeginStop makes the worker stop taking attempts: those waiting in a lane
+// go back to the queue at once, those in flight finish. Call it before
+// shutting the asynq server down, then Wait.
+func (w *Worker) BeginStop() { w.lanes.beginStop() }
+
+// Wait blocks until the attempts in flight have finished, or ctx ends.
+func (w *Worker) Wait(ctx context.Context) { w.lanes.wait(ctx) }
 
 var _ asynq.Handler = (*Worker)(nil)
 
@@ -124,10 +128,7 @@ func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		// Deleted endpoint or a hold: settled here, no HTTP involved.
 		return w.attempt(ctx, p, nil)
 	}
-	if w.lanes.submit(p) {
-		return nil
-	}
-	return &waitError{Delay: jitter(2*time.Second, 0.5), Reason: "endpoint backlog full"}
+	return w.lanes.do(ctx, p)
 }
 
 // slotFunc takes the endpoint's concurrency slot just before the request.

@@ -194,14 +194,9 @@ func pathf(format string, ids ...string) string {
 }
 
 // do sends req, retrying when that is safe, and decodes a 2xx JSON answer
-// into out (unless out is nil). Any other answer becomes an *APIError.
+// into out (unless out is nil; a *[]byte gets the raw body and a
+// *io.ReadCloser the unread stream). Any other answer becomes an *APIError.
 func (c *Client) do(ctx context.Context, req request, out any) error {
-	_, err := c.doRaw(ctx, req, out)
-	return err
-}
-
-// doRaw is do, also returning the final response's header.
-func (c *Client) doRaw(ctx context.Context, req request, out any) (http.Header, error) {
 	op := req.method + " " + req.path
 	var body []byte
 	switch b := req.body.(type) {
@@ -211,7 +206,7 @@ func (c *Client) doRaw(ctx context.Context, req request, out any) (http.Header, 
 	default:
 		enc, err := json.Marshal(b)
 		if err != nil {
-			return nil, fmt.Errorf("sdk: %s: encode request: %w", op, err)
+			return fmt.Errorf("sdk: %s: encode request: %w", op, err)
 		}
 		body = enc
 	}
@@ -220,12 +215,12 @@ func (c *Client) doRaw(ctx context.Context, req request, out any) (http.Header, 
 		u += "?" + req.query.Encode()
 	}
 	for attempt := 0; ; attempt++ {
-		hdr, wait, err := c.once(ctx, req, u, body, out)
+		wait, err := c.once(ctx, req, u, body, out)
 		if err == nil {
-			return hdr, nil
+			return nil
 		}
 		if !req.retry || attempt >= c.maxRetries || !retryable(ctx, err) {
-			return hdr, wrapOp(op, err)
+			return wrapOp(op, err)
 		}
 		if wait <= 0 {
 			wait = c.backoff(attempt)
@@ -233,13 +228,13 @@ func (c *Client) doRaw(ctx context.Context, req request, out any) (http.Header, 
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			// Waiting would outlive the caller's deadline: report the
 			// failure now rather than a bare deadline error later.
-			return hdr, wrapOp(op, err)
+			return wrapOp(op, err)
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return hdr, fmt.Errorf("sdk: %s: %w (while waiting to retry after: %w)", op, ctx.Err(), err)
+			return fmt.Errorf("sdk: %s: %w (while waiting to retry after: %w)", op, ctx.Err(), err)
 		case <-t.C:
 		}
 	}
@@ -255,7 +250,7 @@ func wrapOp(op string, err error) error {
 }
 
 // once makes one HTTP request. wait is the server's Retry-After, if any.
-func (c *Client) once(ctx context.Context, req request, u string, body []byte, out any) (http.Header, time.Duration, error) {
+func (c *Client) once(ctx context.Context, req request, u string, body []byte, out any) (wait time.Duration, err error) {
 	if _, streaming := out.(*io.ReadCloser); !streaming && c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
@@ -267,7 +262,7 @@ func (c *Client) once(ctx context.Context, req request, u string, body []byte, o
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.method, u, rd)
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	for k, vs := range req.header {
 		for _, v := range vs {
@@ -288,36 +283,36 @@ func (c *Client) once(ctx context.Context, req request, u string, body []byte, o
 	}
 	resp, err := c.http.Do(hr)
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
 	if rc, ok := out.(*io.ReadCloser); ok && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		*rc = resp.Body // the caller reads and closes the stream
-		return resp.Header, 0, nil
+		return 0, nil
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		ae := parseAPIError(resp, raw)
-		return resp.Header, ae.RetryAfter, ae
+		return ae.RetryAfter, ae
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-		return resp.Header, 0, nil
+		return 0, nil
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
 	if err != nil {
-		return resp.Header, 0, fmt.Errorf("read response: %w", err)
+		return 0, fmt.Errorf("read response: %w", err)
 	}
 	if b, ok := out.(*[]byte); ok {
 		*b = raw
-		return resp.Header, 0, nil
+		return 0, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		// A 2xx answer that is not what the API documents: retrying will
 		// not help, so this is not a network error.
-		return resp.Header, 0, &decodeError{status: resp.StatusCode, err: err}
+		return 0, &decodeError{status: resp.StatusCode, err: err}
 	}
-	return resp.Header, 0, nil
+	return 0, nil
 }
 
 // stream sends req like do and hands over the body of a 2xx answer

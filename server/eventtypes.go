@@ -5,13 +5,21 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/hookgate/hookgate/internal/domain"
 	"github.com/hookgate/hookgate/internal/service"
 )
 
 func (s *Server) routesAdminEventTypes(ad fiber.Router) {
-	ad.Get("/event-types", s.listEventTypes)
+	ad.Get("/event-types", s.adminListEventTypes)
 	ad.Post("/event-types", s.createEventType)
 	ad.Patch("/event-types/:name", s.updateEventType)
+}
+
+func (s *Server) adminListEventTypes(c *fiber.Ctx) error {
+	if !principal(c).IsAdmin() {
+		return domain.ErrForbidden
+	}
+	return s.listEventTypes(c)
 }
 
 type eventTypeReq struct {

@@ -76,7 +76,7 @@ func (s *Server) ErrorHandler(c *fiber.Ctx, err error) error {
 		if he.retryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, fmt.Sprint(he.retryAfter))
 		}
-	case errors.As(err, &ve) && ve.Field != "" && c.Query(ve.Field) != "":
+	case errors.As(err, &ve) && ve.Param:
 		// The service rejected a query parameter: that is a malformed
 		// request, not an invalid body.
 		p.Status, p.Type, p.Title, p.Detail = 400, ProblemBase+"invalid-parameter", "Invalid parameter", ve.Error()

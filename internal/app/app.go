@@ -164,7 +164,7 @@ func Build(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) 
 		}
 		a.Worker, err = delivery.NewWorker(delivery.WorkerDeps{
 			Store: a.Store, Routes: a.Routes, Client: a.Outbound, Writer: a.Writer,
-			Limits:  delivery.NewLimits(a.Redis, cfg.EndpointConcurrency, cfg.DeliveryTimeout+30*time.Second),
+			Limits:  delivery.NewLimits(a.Redis, cfg.EndpointConcurrency, cfg.DeliveryTimeout+5*time.Second),
 			Breaker: a.Breaker,
 			Policy:  delivery.Policy{Schedule: cfg.RetrySchedule, Jitter: cfg.RetryJitter},
 			Timeout: cfg.DeliveryTimeout, Log: log, Observe: a.Metrics.Attempt,
@@ -174,7 +174,9 @@ func Build(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) 
 			return nil, err
 		}
 		a.asynqServer = asynq.NewServerFromRedisClient(a.Redis, asynq.Config{
-			Concurrency:              cfg.WorkerConcurrency,
+			// Handlers mostly wait for their endpoint's lane, so the pool is
+			// far larger than the requests in flight (WorkerConcurrency).
+			Concurrency:              cfg.QueueConcurrency,
 			Queues:                   map[string]int{delivery.QueueDeliveries: 9, delivery.QueueOps: 1},
 			TaskCheckInterval:        20 * time.Millisecond,
 			DelayedTaskCheckInterval: 100 * time.Millisecond,
@@ -324,8 +326,9 @@ func (a *App) Shutdown(ctx context.Context) {
 		a.scheduler.Shutdown()
 	}
 	if a.asynqServer != nil {
+		a.Worker.BeginStop() // waiting attempts return to the queue
 		a.asynqServer.Shutdown()
-		a.Worker.Stop(ctx)
+		a.Worker.Wait(ctx)
 	}
 	if a.cancel != nil {
 		a.cancel()

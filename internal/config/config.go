@@ -58,6 +58,10 @@ type Config struct {
 	// WorkerConcurrency is the number of concurrent delivery attempts per
 	// worker process (HOOKGATE_WORKER_CONCURRENCY, default 200).
 	WorkerConcurrency int
+	// QueueConcurrency is how many queue tasks a worker process holds at
+	// once, most of them waiting in their endpoint's lane
+	// (HOOKGATE_QUEUE_CONCURRENCY, default 4000).
+	QueueConcurrency int
 	// EndpointConcurrency caps in-flight attempts per endpoint across all
 	// workers (HOOKGATE_ENDPOINT_CONCURRENCY, default 10).
 	EndpointConcurrency int
@@ -182,6 +186,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DeliveryTimeout:     dur("HOOKGATE_DELIVERY_TIMEOUT", 15*time.Second),
 		WorkerConcurrency:   num("HOOKGATE_WORKER_CONCURRENCY", 200, 1, 10000),
 		EndpointConcurrency: num("HOOKGATE_ENDPOINT_CONCURRENCY", 10, 1, 1000),
+		QueueConcurrency:    num("HOOKGATE_QUEUE_CONCURRENCY", 4000, 10, 100000),
 		SweepInterval:       dur("HOOKGATE_SWEEP_INTERVAL", 30*time.Second),
 		MaxBodyBytes:        num("HOOKGATE_MAX_BODY", 1<<20, 1024, 64<<20),
 		DBMaxConns:          num("HOOKGATE_DB_MAX_CONNS", 16, 2, 1000),

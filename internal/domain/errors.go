@@ -15,9 +15,12 @@ var (
 )
 
 // ValidationError reports bad input; Field names the offending field.
+// Param marks a query parameter rather than a body field (HTTP answers 400
+// instead of 422).
 type ValidationError struct {
 	Field  string
 	Reason string
+	Param  bool
 }
 
 // Error implements error.
@@ -31,6 +34,11 @@ func (e *ValidationError) Error() string {
 // Invalid returns a *ValidationError.
 func Invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// InvalidParam returns a *ValidationError for a query parameter.
+func InvalidParam(param, format string, args ...any) error {
+	return &ValidationError{Field: param, Reason: fmt.Sprintf(format, args...), Param: true}
 }
 
 // QuotaError reports that a partner quota forbids the action.

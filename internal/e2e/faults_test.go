@@ -287,8 +287,8 @@ func TestFaultWorkerSIGKILL(t *testing.T) {
 	if unfinished == 0 {
 		t.Errorf("no request was in flight at the kill: the test proved nothing")
 	}
-	if w1Unlogged < unfinished || w1Unlogged > 8 {
-		t.Errorf("unrecorded attempts of the killed worker: %d; want from the %d cut off to its concurrency of 8", w1Unlogged, unfinished)
+	if w1Unlogged < unfinished {
+		t.Errorf("unrecorded attempts of the killed worker: %d; want at least the %d cut off by the kill", w1Unlogged, unfinished)
 	}
 	if acc.duplicates != w1Unlogged || acc.unlogged != w1Unlogged {
 		t.Errorf("duplicates %d and hits missing from the log %d; want both %d (the in-flight ones): %v",

@@ -510,6 +510,8 @@ type accounting struct {
 	missing     int // (event, endpoint) pairs the receiver never answered
 	dupPairs    []string
 	notLoggedOK []string // deliveries whose hits are fewer than logged attempts
+	// dupDeliveries are the deliveries a receiver got more than once.
+	dupDeliveries []logDelivery
 	// resent lists deliveries with more than one successful attempt in the
 	// log: attempted again although already delivered (with attempt rows
 	// only).
@@ -521,8 +523,9 @@ func (a accounting) String() string {
 		a.events, a.deliveries, a.succeeded, a.hits, a.duplicates, a.attempts, a.unlogged, a.missing, len(a.resent))
 }
 
-// account matches the log against the receivers (by endpoint id).
-// attempts may be nil: the deliveries' attempt counters are used then.
+// account matches the log against the receivers (by endpoint id). A
+// delivery's attempts are its rows in atts when present there, else its
+// attempt counter (atts may be nil).
 func account(events []string, ds []logDelivery, atts map[string][]logAttempt, rcv map[string]*hookReceiver) accounting {
 	a := accounting{events: len(events), deliveries: len(ds)}
 	snaps := map[string]map[string][]hookHit{}
@@ -537,10 +540,10 @@ func account(events []string, ds []logDelivery, atts map[string][]logAttempt, rc
 			a.succeeded++
 		}
 		logged := d.Attempts
-		if atts != nil {
-			logged = len(atts[d.ID])
+		if as, ok := atts[d.ID]; ok {
+			logged = len(as)
 			ok := 0
-			for _, at := range atts[d.ID] {
+			for _, at := range as {
 				if at.ErrorClass == "" && at.Response != nil && at.Response.Status/100 == 2 {
 					ok++
 				}
@@ -556,6 +559,7 @@ func account(events []string, ds []logDelivery, atts map[string][]logAttempt, rc
 			a.missing++
 		}
 		if got > 1 {
+			a.dupDeliveries = append(a.dupDeliveries, d)
 			a.duplicates += got - 1
 			a.dupPairs = append(a.dupPairs, fmt.Sprintf("%s→%s ×%d (logged %d)", d.EventID, d.EndpointID, got, logged))
 		}

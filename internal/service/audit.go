@@ -52,10 +52,15 @@ func (s *Service) ListAudit(ctx context.Context, p domain.Principal, q AuditQuer
 		return domain.Page[domain.AuditEntry]{}, err
 	}
 	if q.Cursor != "" && !ids.Valid(ids.Audit, q.Cursor) {
-		return domain.Page[domain.AuditEntry]{}, domain.Invalid("cursor", "is not a cursor this API returned")
+		return domain.Page[domain.AuditEntry]{}, domain.InvalidParam("cursor", "is not a cursor this API returned")
 	}
-	if len(q.Actor) > 300 || len(q.Action) > 100 || len(q.PartnerID) > 100 {
-		return domain.Page[domain.AuditEntry]{}, domain.Invalid("query", "a filter is too long")
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{{"actor", q.Actor, 300}, {"action", q.Action, 100}, {"partner_id", q.PartnerID, 100}} {
+		if len(f.value) > f.max {
+			return domain.Page[domain.AuditEntry]{}, domain.InvalidParam(f.name, "must be at most %d characters", f.max)
+		}
 	}
 	return s.d.Store.ListAudit(ctx, store.AuditFilter{Actor: q.Actor, Action: q.Action, PartnerID: q.PartnerID}, q.Cursor, q.Limit)
 }

@@ -28,13 +28,13 @@ func (s *Service) deliveryFilter(p domain.Principal, q DeliveryQuery) (store.Del
 	}
 	st := domain.DeliveryStatus(q.Status)
 	if q.Status != "" && !st.Valid() {
-		return store.DeliveryFilter{}, domain.Invalid("status", "must be pending, succeeded, failed or held")
+		return store.DeliveryFilter{}, domain.InvalidParam("status", "must be pending, succeeded, failed or held")
 	}
 	if q.Cursor != "" && !ids.Valid(ids.Delivery, q.Cursor) {
-		return store.DeliveryFilter{}, domain.Invalid("cursor", "is not a cursor this API returned")
+		return store.DeliveryFilter{}, domain.InvalidParam("cursor", "is not a cursor this API returned")
 	}
 	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Until.After(q.Since) {
-		return store.DeliveryFilter{}, domain.Invalid("until", "must be after since")
+		return store.DeliveryFilter{}, domain.InvalidParam("until", "must be after since")
 	}
 	return store.DeliveryFilter{
 		PartnerID: pid, EndpointID: q.EndpointID, EventID: q.EventID, EventType: q.EventType,

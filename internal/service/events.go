@@ -152,7 +152,7 @@ func (s *Service) IngestOdoo(ctx context.Context, token string, body []byte, typ
 		return IngestResult{}, err
 	}
 	if !known {
-		return IngestResult{}, domain.Invalid("type", "%q is not in the event catalogue", eventType)
+		return IngestResult{}, domain.InvalidParam("type", "%q is not in the event catalogue", eventType)
 	}
 	data, err := json.Marshal(rec.Fields)
 	if err != nil {

@@ -150,7 +150,7 @@ func (s *Service) ListPartners(ctx context.Context, p domain.Principal, status s
 	}
 	st := domain.PartnerStatus(status)
 	if status != "" && !st.Valid() {
-		return domain.Page[domain.Partner]{}, domain.Invalid("status", "must be pending, active or suspended")
+		return domain.Page[domain.Partner]{}, domain.InvalidParam("status", "must be pending, active or suspended")
 	}
 	return s.d.Store.ListPartners(ctx, store.PartnerFilter{Status: st}, cursor, limit)
 }
