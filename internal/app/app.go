@@ -86,6 +86,7 @@ type App struct {
 // Build creates every component for mode without starting anything.
 func Build(ctx context.Context, cfg config.Config, mode Mode, log *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Mode: mode, Log: log}
+	redisLoggerOnce.Do(func() { redis.SetLogger(redisLogger{log}) }) // process-wide in go-redis
 	ok := false
 	defer func() {
 		if !ok {
