@@ -26,7 +26,8 @@ import (
 type lanes struct {
 	w          *Worker
 	perLane    int           // runner goroutines per endpoint (a multiple of the cap)
-	buffer     int           // waiting attempts per endpoint before tasks are turned back
+	buffer     int           // hard cap of waiting attempts per endpoint
+	minQueue   int           // waiting attempts always admitted
 	global     chan struct{} // requests in flight per process
 	quit       chan struct{}
 	wg         sync.WaitGroup
@@ -39,6 +40,40 @@ type lanes struct {
 type lane struct {
 	ch      chan *laneItem
 	running int
+	// avgNanos is a moving average of how long a runner takes per attempt
+	// (slot wait included): with the queue length and the runners it tells
+	// how long a new attempt would wait.
+	avgNanos atomic.Int64
+}
+
+// maxLaneWait is how long an attempt may expect to wait in its lane before
+// its task is turned back to the queue instead: a fast endpoint's lane
+// holds thousands of attempts (they drain in moments), a slow endpoint's
+// only a few, so it never ties up the worker's task pool.
+const maxLaneWait = 5 * time.Second
+
+// admits reports whether one more attempt fits the lane.
+func (l *lane) admits(minQueue int) bool {
+	n := len(l.ch)
+	if n < minQueue {
+		return true
+	}
+	if n >= cap(l.ch) {
+		return false
+	}
+	avg := time.Duration(l.avgNanos.Load())
+	runners := max(l.running, 1)
+	return avg > 0 && time.Duration(n)*avg/time.Duration(runners) < maxLaneWait
+}
+
+// observe folds one attempt's duration into the moving average.
+func (l *lane) observe(d time.Duration) {
+	old := l.avgNanos.Load()
+	if old == 0 {
+		l.avgNanos.Store(int64(d))
+		return
+	}
+	l.avgNanos.Store(old + (int64(d)-old)/16)
 }
 
 // laneItem is one attempt waiting in a lane for its task's handler.
@@ -52,7 +87,7 @@ func newLanes(w *Worker, perLane, global int) *lanes {
 	return &lanes{
 		// More runners than slots: while one runner's request holds a
 		// slot, others read the delivery or write its outcome.
-		w: w, perLane: 4 * perLane, buffer: 512, global: make(chan struct{}, global),
+		w: w, perLane: 4 * perLane, buffer: 8192, minQueue: 64, global: make(chan struct{}, global),
 		quit: make(chan struct{}), m: make(map[string]*lane), idleExpiry: 30 * time.Second,
 	}
 }
@@ -85,6 +120,9 @@ func (ls *lanes) submit(it *laneItem) bool {
 		l = &lane{ch: make(chan *laneItem, ls.buffer)}
 		ls.m[it.p.EndpointID] = l
 	}
+	if !l.admits(ls.minQueue) {
+		return false
+	}
 	select {
 	case l.ch <- it:
 	default:
@@ -107,7 +145,9 @@ func (ls *lanes) run(endpointID string, l *lane) {
 		select {
 		case it := <-l.ch:
 			if !it.abandoned.Load() {
+				start := time.Now()
 				it.done <- ls.attempt(endpointID, it.p)
+				l.observe(time.Since(start))
 			}
 			if !idle.Stop() {
 				select {

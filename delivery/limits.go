@@ -80,7 +80,9 @@ func (l *Limits) gate(endpointID string) *endpointGate {
 	defer l.mu.Unlock()
 	g, ok := l.local[endpointID]
 	if !ok {
-		g = &endpointGate{freed: make(chan struct{}, 1)}
+		// One wake-up per freed slot: a release that finds no waiter leaves
+		// its token for the next one, so no freed slot sits idle until a poll.
+		g = &endpointGate{freed: make(chan struct{}, l.maxConc)}
 		l.local[endpointID] = g
 	}
 	return g

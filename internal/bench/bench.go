@@ -91,7 +91,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		getenv = os.Getenv
 	}
 	env := map[string]string{}
-	for _, k := range []string{"DATABASE_URL", "REDIS_URL", "HOOKGATE_DATA_DIR", "HOOKGATE_MASTER_KEY", "HOOKGATE_WORKER_CONCURRENCY"} {
+	// The gateway under test takes the caller's settings (tuning knobs such
+	// as HOOKGATE_ENDPOINT_CONCURRENCY included); the bench sets only what
+	// it must (address, tokens, allow-list, log level).
+	for _, k := range []string{"DATABASE_URL", "REDIS_URL", "HOOKGATE_DATA_DIR", "HOOKGATE_MASTER_KEY",
+		"HOOKGATE_WORKER_CONCURRENCY", "HOOKGATE_QUEUE_CONCURRENCY", "HOOKGATE_ENDPOINT_CONCURRENCY",
+		"HOOKGATE_DB_MAX_CONNS", "HOOKGATE_DELIVERY_TIMEOUT"} {
 		if v := getenv(k); v != "" {
 			env[k] = v
 		}
