@@ -27,6 +27,8 @@ func (p *Portal) adminRoutes(g fiber.Router) {
 	g.Post("/sources", p.admin(p.createSource))
 	g.Post("/sources/:id/rotate", p.admin(p.rotateSource))
 	g.Get("/event-types", p.admin(p.eventTypesPage))
+	g.Post("/event-types", p.admin(p.createEventType))
+	g.Post("/event-types/:name", p.admin(p.updateEventType))
 	g.Get("/replay", p.admin(p.replayPage))
 	g.Post("/replay", p.admin(p.replay))
 	g.Get("/replays/:id", p.admin(p.replayJobPage))
@@ -297,15 +299,7 @@ func (p *Portal) rotateSource(c *fiber.Ctx, s *session) error {
 
 // --- event catalogue ---
 
-func (p *Portal) eventTypesPage(c *fiber.Ctx, s *session) error {
-	v := newView("Event catalogue", "event-types")
-	types, err := p.svc.EventTypes(ctx(c), s.P)
-	if err != nil {
-		return err
-	}
-	v.D["EventTypes"] = types
-	return p.render(c, s, fiber.StatusOK, "admin_event_types", v)
-}
+// The catalogue's handlers are in admin_eventtypes.go.
 
 // --- replay ---
 

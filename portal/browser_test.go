@@ -344,7 +344,7 @@ func TestPortalBrowserJourney(t *testing.T) {
 		{"/portal/admin/health", "Queues", "health"},
 	} {
 		admin.run(pg.name, chromedp.Navigate(g.URL+pg.path), waitBodyHas(pg.text))
-		admin.screenshot(pg.name, pg.name == "health")
+		admin.screenshot(pg.name, pg.name == "health" || pg.name == "event-types")
 	}
 	admin.run("create source",
 		chromedp.Navigate(g.URL+"/portal/admin/sources"),

@@ -33,6 +33,7 @@ func (p *Portal) partnerRoutes(g fiber.Router) {
 	g.Post("/endpoints/:id/rotate", p.partner(p.rotateSecret))
 	g.Post("/endpoints/:id/test", p.partner(p.testEndpoint))
 	g.Post("/endpoints/:id/recover", p.partner(p.recoverEndpoint))
+	g.Post("/endpoints/:id/backfill", p.partner(p.backfillEndpoint))
 	g.Get("/recoveries/:id", p.partner(p.recoveryPage))
 	g.Get("/recoveries/:id/state", p.partner(p.recoveryState))
 	g.Get("/deliveries", p.partner(p.deliveriesPage))
@@ -411,6 +412,9 @@ func (p *Portal) recoveryPage(c *fiber.Ctx, s *session) error {
 		return err
 	}
 	v := newView("Recovery", "endpoints")
+	if job.Kind == domain.JobBackfill {
+		v.Title = "Back-fill"
+	}
 	v.D["Job"] = job
 	return p.render(c, s, fiber.StatusOK, "recovery", v)
 }

@@ -127,6 +127,16 @@ func TestPortalPartnerAndAdminPages(t *testing.T) {
 		t.Fatalf("recover led to %s", p.URL)
 	}
 	pc.must(pc.get(p.URL+"/state"), 200, `"status"`)
+	// Back-fill: field errors next to the days field, then the job page.
+	pc.must(pc.get("/portal/endpoints/"+epID), 200, "Back-fill the last days", `<label for="days">`)
+	pc.must(pc.post("/portal/endpoints/"+epID+"/backfill", url.Values{"days": {"many"}}), 400, `id="days-error"`, "whole number")
+	pc.must(pc.post("/portal/endpoints/"+epID+"/backfill", url.Values{"days": {"31"}}), 400, `id="days-error"`, "from 1 to 30")
+	p = pc.must(pc.post("/portal/endpoints/"+epID+"/backfill", url.Values{"days": {"3"}}), 200, "Back-filling", "last 3 days", "Handed to the queue")
+	if !strings.HasPrefix(p.URL, "/portal/recoveries/job_") {
+		t.Fatalf("back-fill led to %s", p.URL)
+	}
+	pc.must(pc.get(p.URL+"/state"), 200, `"status"`)
+	pc.must(pc.post("/portal/endpoints/"+epID+"/backfill", url.Values{"days": {"3"}, "csrf": {""}}), 403)
 
 	// Delivery log with filters and a bad filter.
 	pc.must(pc.get("/portal/deliveries?status=succeeded&endpoint="+epID), 200, dlvID)
@@ -451,4 +461,89 @@ func eventIDs(evs []domain.Event) []string {
 		out[i] = e.ID
 	}
 	return out
+}
+
+// TestPortalEventCatalogueForms: the admin adds an event type, edits it
+// (a new schema raises the version, the same schema does not), sees field
+// errors next to the fields, and posts without the CSRF token change
+// nothing.
+func TestPortalEventCatalogueForms(t *testing.T) {
+	g := apptest.Start(t, apptest.Options{})
+	ac := newClient(t, g)
+	ac.adminLogin()
+	const name = "shipment.delayed"
+	block := func(p page) string {
+		t.Helper()
+		i := strings.Index(p.Body, `id="et-`+name+`"`)
+		if i < 0 {
+			t.Fatalf("%s not listed\n%s", name, excerpt(p.Body))
+		}
+		j := strings.Index(p.Body[i:], "</details>")
+		return p.Body[i : i+j]
+	}
+	ac.must(ac.get("/portal/admin/event-types"), 200, "Add an event type", `<label for="schema">`, "order.confirmed")
+
+	schema1 := `{"type":"object","properties":{"eta":{"type":"string"}}}`
+	p := ac.must(ac.post("/portal/admin/event-types", url.Values{"name": {name}, "description": {"A shipment is late"}, "schema": {schema1}}),
+		200, "Event type "+name+" added (version 1).")
+	if b := block(p); !strings.Contains(b, "v1") || !strings.Contains(b, "A shipment is late") || !strings.Contains(b, "&#34;eta&#34;") {
+		t.Fatalf("new type shown as\n%s", b)
+	}
+
+	// Field errors of the add form.
+	for _, tc := range []struct {
+		name  string
+		form  url.Values
+		field string
+		text  string
+	}{
+		{"bad name", url.Values{"name": {"Bad Name!"}}, "name", "lowercase dot-separated"},
+		{"duplicate", url.Values{"name": {name}}, "name", "already exists"},
+		{"schema not an object", url.Values{"name": {"shipment.lost"}, "schema": {"[1]"}}, "schema", "JSON Schema object"},
+		{"schema invalid", url.Values{"name": {"shipment.lost"}, "schema": {`{"type":5}`}}, "schema", "not a valid JSON Schema"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := ac.must(ac.post("/portal/admin/event-types", tc.form), 400, `id="`+tc.field+`-error"`, tc.text, `aria-invalid="true"`)
+			if v := tc.form.Get("name"); !strings.Contains(p.Body, `id="name" name="name" placeholder="e.g. order.shipped" autocomplete="off" value="`+v+`"`) {
+				t.Errorf("the form lost the typed name %q", v)
+			}
+		})
+	}
+	if strings.Contains(ac.get("/portal/admin/event-types").Body, `id="et-shipment.lost"`) {
+		t.Fatal("a rejected type was created")
+	}
+
+	// Same schema, new description: the version stays.
+	p = ac.must(ac.post("/portal/admin/event-types/"+name, url.Values{"description": {"A shipment is late (carrier)"}, "schema": {schema1}}),
+		200, "Event type "+name+" saved.")
+	if b := block(p); !strings.Contains(b, "v1") || !strings.Contains(b, "A shipment is late (carrier)") {
+		t.Fatalf("after editing the description\n%s", b)
+	}
+	// A new schema raises the version; deprecated is set.
+	schema2 := `{"type":"object","required":["eta"],"properties":{"eta":{"type":"string"}}}`
+	p = ac.must(ac.post("/portal/admin/event-types/"+name, url.Values{"description": {"A shipment is late (carrier)"}, "schema": {schema2}, "deprecated": {"on"}}),
+		200, "now version 2", "deprecated")
+	if b := block(p); !strings.Contains(b, "v2") || !strings.Contains(b, "checked") || !strings.Contains(b, "&#34;required&#34;") {
+		t.Fatalf("after changing the schema\n%s", b)
+	}
+	// A bad schema in the edit form: the error is shown in that type's form.
+	p = ac.must(ac.post("/portal/admin/event-types/"+name, url.Values{"schema": {`{"type":`}}), 400,
+		`id="schema-`+name+`-error"`, "not valid JSON")
+	if b := block(p); !strings.Contains(b, " open>") || !strings.Contains(b, `aria-invalid="true"`) {
+		t.Fatalf("the edited type's form is not open with the error\n%s", b)
+	}
+	// An unknown type is the 404 page.
+	ac.must(ac.post("/portal/admin/event-types/no.such.type", url.Values{"description": {"x"}}), 404)
+
+	// Without the CSRF token: 403, nothing changes.
+	ac.must(ac.get("/portal/admin/event-types"), 200)
+	ac.must(ac.post("/portal/admin/event-types/"+name, url.Values{"schema": {`{"type":"object"}`}, "csrf": {""}}), 403)
+	ac.must(ac.post("/portal/admin/event-types", url.Values{"name": {"shipment.lost"}, "csrf": {""}}), 403)
+	p = ac.must(ac.get("/portal/admin/event-types"), 200)
+	if b := block(p); !strings.Contains(b, "v2") || !strings.Contains(b, "&#34;required&#34;") {
+		t.Fatalf("a rejected post changed the type\n%s", b)
+	}
+	if strings.Contains(p.Body, `id="et-shipment.lost"`) {
+		t.Fatal("a post without the CSRF token created a type")
+	}
 }
