@@ -328,7 +328,7 @@ func TestEventsAndDeliveries(t *testing.T) {
 	var eventIDs []string
 	for i := range 5 {
 		res, err := e.admin.CreateEvent(ctx, sdk.EventInput{
-			Type: "order.confirmed", Data: map[string]any{"id": i, "name": fmt.Sprintf("S%05d", i)},
+			Type: "order.confirmed", Data: map[string]any{"id": i, "name": fmt.Sprintf("S%05d", i), "state": "sale"},
 			IdempotencyKey: fmt.Sprintf("order-%d", i), OccurredAt: occurred,
 		})
 		if err != nil {
@@ -340,7 +340,7 @@ func TestEventsAndDeliveries(t *testing.T) {
 		eventIDs = append(eventIDs, res.ID)
 	}
 	dup, err := e.admin.CreateEvent(ctx, sdk.EventInput{
-		Type: "order.confirmed", Data: map[string]any{"id": 0, "name": "S00000"}, IdempotencyKey: "order-0", OccurredAt: occurred,
+		Type: "order.confirmed", Data: map[string]any{"id": 0, "name": "S00000", "state": "sale"}, IdempotencyKey: "order-0", OccurredAt: occurred,
 	})
 	if err != nil {
 		t.Fatalf("CreateEvent again: %v", err)
@@ -349,11 +349,11 @@ func TestEventsAndDeliveries(t *testing.T) {
 		t.Errorf("repeated idempotency key answered %+v, want a duplicate of %s", dup, eventIDs[0])
 	}
 	// The same key with another event is a conflict, not a silent duplicate.
-	if _, err := e.admin.CreateEvent(ctx, sdk.EventInput{Type: "order.confirmed", Data: map[string]any{"id": 1000}, IdempotencyKey: "order-0"}); !errors.Is(err, sdk.ErrConflict) {
+	if _, err := e.admin.CreateEvent(ctx, sdk.EventInput{Type: "order.confirmed", Data: map[string]any{"id": 1000, "name": "S01000", "state": "sale"}, IdempotencyKey: "order-0"}); !errors.Is(err, sdk.ErrConflict) {
 		t.Errorf("reusing a key for another event: %v, want ErrConflict", err)
 	}
 	// Without a key the event is not deduplicated (and not retried).
-	if _, err := e.admin.CreateEvent(ctx, sdk.EventInput{Type: "order.cancelled", Data: map[string]any{"id": 99}}); err != nil {
+	if _, err := e.admin.CreateEvent(ctx, sdk.EventInput{Type: "order.cancelled", Data: map[string]any{"id": 99, "name": "S00099", "state": "cancel"}}); err != nil {
 		t.Fatalf("CreateEvent without key: %v", err)
 	}
 
@@ -449,7 +449,7 @@ func TestEventsAndDeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.admin.CreateEvent(ctx, sdk.EventInput{Type: "order.confirmed", Data: map[string]any{"id": 42}, IdempotencyKey: "order-42"})
+	res, err := e.admin.CreateEvent(ctx, sdk.EventInput{Type: "order.confirmed", Data: map[string]any{"id": 42, "name": "S00042", "state": "sale"}, IdempotencyKey: "order-42"})
 	if err != nil {
 		t.Fatal(err)
 	}

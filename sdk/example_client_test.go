@@ -53,7 +53,7 @@ func ExampleClient_CreateEvent() {
 	client := sdk.NewClient("https://hookgate.example.com", os.Getenv("HOOKGATE_SOURCE_TOKEN"))
 	res, err := client.CreateEvent(ctx, sdk.EventInput{
 		Type:           "order.confirmed",
-		Data:           map[string]any{"id": 1287, "name": "S01287", "amount_total": 149.9},
+		Data:           map[string]any{"id": 1287, "name": "S01287", "state": "sale", "amount_total": 149.9},
 		IdempotencyKey: "sale.order-1287-confirmed",
 	})
 	if err != nil {

@@ -58,7 +58,7 @@ func TestRecoveryTestSendsReplayAndExport(t *testing.T) {
 
 	var events []string
 	for i := range 3 {
-		res, err := e.admin.CreateEvent(ctx, sdk.EventInput{Type: "order.confirmed", Data: map[string]any{"id": i}, IdempotencyKey: fmt.Sprint("jobs-", i)})
+		res, err := e.admin.CreateEvent(ctx, sdk.EventInput{Type: "order.confirmed", Data: map[string]any{"id": i, "name": fmt.Sprintf("S%05d", i), "state": "sale"}, IdempotencyKey: fmt.Sprint("jobs-", i)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -408,7 +408,7 @@ func TestContract(t *testing.T) {
 	if e2 := g.Must(202, "POST", "/v1/events", apiToken, ev).Map(t); e2["status"] != "duplicate" || e2["id"] != e1["id"] {
 		t.Errorf("repeated idempotency key: %v, want a duplicate of %v", e2, e1["id"])
 	}
-	reuse := map[string]any{"type": "order.confirmed", "data": map[string]any{"id": 9002}, "idempotency_key": "contract-9001"}
+	reuse := map[string]any{"type": "order.confirmed", "data": map[string]any{"id": 9002, "name": "S09002", "state": "sale"}, "idempotency_key": "contract-9001"}
 	want(t, "idempotency key reused for another event", g.Do("POST", "/v1/events", apiToken, reuse), 409)
 	send(t, g, "POST", "/v1/events", admin, "application/json",
 		[]byte(`{"type":"inventory.adjusted","data":{"id":1,"product_id":41,"quantity":3}}`), map[string]string{"Idempotency-Key": "contract-inv-1"})

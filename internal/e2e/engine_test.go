@@ -123,7 +123,7 @@ func TestThrottlingConsumesNoAttempt(t *testing.T) {
 	p := g.NewPartner("Throttled")
 	g.NewEndpoint(p, rc.URL, []string{"payment.received"}, map[string]any{"rate_limit_per_second": 2})
 	for i := 0; i < 10; i++ {
-		g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": i}})
+		g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": i, "amount": 10.5}})
 	}
 	apptest.Eventually(t, 20*time.Second, "10 deliveries", func() bool { return rc.count() == 10 })
 	reqs := rc.requests()
@@ -173,7 +173,7 @@ func TestCircuitBreakerPausesProbesAndRecovers(t *testing.T) {
 	ep := g.NewEndpoint(p, rc.URL, []string{"payment.received"}, nil)
 	g.NewEndpoint(p, ops.URL, []string{"endpoint.*", "delivery.exhausted"}, nil)
 	post := func(i int) {
-		g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": i}})
+		g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": i, "amount": 10.5}})
 	}
 	for i := 0; i < 3; i++ {
 		post(i)
@@ -241,12 +241,12 @@ func TestFairnessSlowEndpointDoesNotStarveOthers(t *testing.T) {
 	g.NewEndpoint(ps, slow.URL, []string{"inventory.adjusted"}, map[string]any{"timeout_seconds": 35})
 	g.NewEndpoint(pf, fast.URL, []string{"payment.received"}, nil)
 	for i := 0; i < 1000; i++ {
-		g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "inventory.adjusted", "data": map[string]any{"id": i}})
+		g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "inventory.adjusted", "data": map[string]any{"id": i, "product_id": 41, "quantity": 17}})
 	}
 	sent := map[string]time.Time{}
 	for i := 0; i < 100; i++ {
 		t0 := time.Now()
-		r := g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": i}}).Map(t)
+		r := g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": i, "amount": 10.5}}).Map(t)
 		sent[r["id"].(string)] = t0
 	}
 	apptest.Eventually(t, 20*time.Second, "the fast partner's 100 events", func() bool { return fast.count() >= 100 })

@@ -29,6 +29,7 @@ import (
 	"github.com/hookgate/hookgate/internal/apptest"
 	"github.com/hookgate/hookgate/internal/domain"
 	"github.com/hookgate/hookgate/internal/ids"
+	"github.com/hookgate/hookgate/internal/odoo"
 	"github.com/hookgate/hookgate/internal/store"
 )
 
@@ -55,7 +56,20 @@ func logEnv(extra map[string]string) map[string]string {
 // postEvent ingests a canonical event as the admin and returns its id.
 func postEvent(t *testing.T, g *apptest.Gateway, typ string, data map[string]any) string {
 	t.Helper()
-	return g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": typ, "data": data}).Map(t)["id"].(string)
+	return g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": typ, "data": withExample(typ, data)}).Map(t)["id"].(string)
+}
+
+// withExample completes data with the catalogue example of its type, so a
+// test's event satisfies the type's schema (what the test sets wins).
+func withExample(typ string, data map[string]any) map[string]any {
+	out, ok := odoo.ExampleData(typ)
+	if !ok {
+		return data
+	}
+	for k, v := range data {
+		out[k] = v
+	}
+	return out
 }
 
 // listAll pages through a delivery-log query and returns every item.

@@ -93,6 +93,7 @@ func TestMalformedInputChangesNothing(t *testing.T) {
 		{"events data not object", "POST", "/v1/events", admin, `{"type":"order.confirmed","data":[1]}`, 422},
 		{"events unknown type", "POST", "/v1/events", admin, `{"type":"no.such","data":{}}`, 422},
 		{"events unknown field", "POST", "/v1/events", admin, `{"type":"order.confirmed","data":{},"extra":1}`, 422},
+		{"events data against the type's schema", "POST", "/v1/events", admin, `{"type":"order.confirmed","data":{"id":"seven","name":"S1","state":"sale"}}`, 422},
 		{"events oversize", "POST", "/v1/events", admin, `{"type":"order.confirmed","data":{"x":"` + strings.Repeat("x", 1<<20) + `"}}`, 413},
 		// admin partners
 		{"partner not json", "POST", "/v1/admin/partners", admin, `nope`, 400},

@@ -366,12 +366,12 @@ func TestCanonicalEventIngest(t *testing.T) {
 // different event is a 409, not a silent duplicate.
 func TestIdempotencyKeyReuseConflicts(t *testing.T) {
 	g := apptest.Start(t, apptest.Options{SQLite: true})
-	a := g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": 1}, "idempotency_key": "k-1"}).Map(t)
-	r := g.Must(409, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": 2}, "idempotency_key": "k-1"})
+	a := g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": 1, "amount": 1.5}, "idempotency_key": "k-1"}).Map(t)
+	r := g.Must(409, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": 2, "amount": 2.5}, "idempotency_key": "k-1"})
 	if !strings.Contains(string(r.Body), a["id"].(string)) {
 		t.Errorf("conflict does not name the first event: %s", r.Body)
 	}
-	b := g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": 1}, "idempotency_key": "k-1"}).Map(t)
+	b := g.Must(202, "POST", "/v1/events", apptest.AdminToken, map[string]any{"type": "payment.received", "data": map[string]any{"id": 1, "amount": 1.5}, "idempotency_key": "k-1"}).Map(t)
 	if b["id"] != a["id"] || b["duplicate"] != true {
 		t.Errorf("same request again: %v", b)
 	}

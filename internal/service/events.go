@@ -8,9 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/hookgate/hookgate/internal/catalog"
 	"github.com/hookgate/hookgate/internal/domain"
@@ -40,6 +43,9 @@ type typeCache struct {
 	mu      sync.Mutex
 	at      time.Time
 	version map[string]int
+	schema  map[string]json.RawMessage
+	// compiled holds compiled schemas by name and version.
+	compiled map[string]*jsonschema.Schema
 }
 
 func (s *Service) typeVersion(ctx context.Context, name string) (int, bool, error) {
@@ -52,8 +58,13 @@ func (s *Service) typeVersion(ctx context.Context, name string) (int, bool, erro
 			return 0, false, err
 		}
 		c.version = make(map[string]int, len(all))
+		c.schema = make(map[string]json.RawMessage, len(all))
 		for _, t := range all {
 			c.version[t.Name] = t.Version
+			c.schema[t.Name] = t.Schema
+		}
+		if c.compiled == nil {
+			c.compiled = map[string]*jsonschema.Schema{}
 		}
 		c.at = time.Now()
 	}
@@ -61,10 +72,62 @@ func (s *Service) typeVersion(ctx context.Context, name string) (int, bool, erro
 	return v, ok, nil
 }
 
+// checkData validates a canonical event's data against its type's JSON
+// Schema in the catalogue (types without a schema accept any object).
+func (s *Service) checkData(name string, version int, data []byte) error {
+	c := &s.types
+	c.mu.Lock()
+	raw := c.schema[name]
+	key := "https://hookgate.dev/schemas/" + name + "/v" + strconv.Itoa(version)
+	sch, ok := c.compiled[key]
+	c.mu.Unlock()
+	if len(raw) == 0 {
+		return nil
+	}
+	if !ok {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			return nil // an unreadable catalogue schema does not block ingest
+		}
+		comp := jsonschema.NewCompiler()
+		if comp.AddResource(key, doc) != nil {
+			return nil
+		}
+		if sch, err = comp.Compile(key); err != nil {
+			return nil
+		}
+		c.mu.Lock()
+		if c.compiled != nil {
+			c.compiled[key] = sch
+		}
+		c.mu.Unlock()
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return domain.Invalid("data", "is not valid JSON")
+	}
+	if err := sch.Validate(v); err != nil {
+		var lines []string
+		for _, l := range strings.Split(err.Error(), "\n") {
+			l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "- "))
+			if l != "" && !strings.HasPrefix(l, "jsonschema validation failed") {
+				lines = append(lines, l)
+			}
+		}
+		msg := strings.Join(lines, "; ")
+		if len(msg) > 500 {
+			msg = msg[:500] + "…"
+		}
+		return domain.Invalid("data", "does not match the %s schema (version %d): %s", name, version, msg)
+	}
+	return nil
+}
+
 // InvalidateTypes forgets cached catalogue versions.
 func (s *Service) InvalidateTypes() {
 	s.types.mu.Lock()
 	s.types.version = nil
+	s.types.compiled = nil
 	s.types.mu.Unlock()
 }
 
@@ -243,6 +306,9 @@ func (s *Service) IngestEvent(ctx context.Context, p domain.Principal, in EventI
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, d); err != nil {
 		return IngestResult{}, domain.Invalid("data", "is not valid JSON")
+	}
+	if err := s.checkData(in.Type, version, buf.Bytes()); err != nil {
+		return IngestResult{}, err
 	}
 	now := s.now()
 	occurred := now

@@ -144,7 +144,7 @@ func TestReceivesFromGateway(t *testing.T) {
 	mu.Lock()
 	handler = h
 	mu.Unlock()
-	res, err := admin.CreateEvent(ctx, sdk.EventInput{Type: "invoice.paid", Data: map[string]any{"id": 99, "amount_total": 12.5}})
+	res, err := admin.CreateEvent(ctx, sdk.EventInput{Type: "invoice.paid", Data: map[string]any{"id": 99, "name": "INV/2025/00099", "payment_state": "paid", "amount_total": 12.5}})
 	if err != nil {
 		t.Fatal(err)
 	}
