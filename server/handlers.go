@@ -455,19 +455,28 @@ type rotateReq struct {
 	GracePeriodSeconds *int `json:"grace_period_seconds"`
 }
 
-func (s *Server) rotateSourceToken(c *fiber.Ctx) error {
+// gracePeriod reads the optional {"grace_period_seconds"} body of a
+// rotation: default 24 h, at most 7 days.
+func gracePeriod(c *fiber.Ctx) (time.Duration, error) {
 	var req rotateReq
 	if len(c.Body()) > 0 {
 		if err := decodeJSON(c, &req); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	grace := 24 * time.Hour
-	if req.GracePeriodSeconds != nil {
-		if g := *req.GracePeriodSeconds; g < 0 || g > 7*24*3600 {
-			return invalidBody("grace_period_seconds", "must be from 0 to 604800 (7 days)")
-		}
-		grace = time.Duration(*req.GracePeriodSeconds) * time.Second
+	if req.GracePeriodSeconds == nil {
+		return 24 * time.Hour, nil
+	}
+	if g := *req.GracePeriodSeconds; g < 0 || g > 7*24*3600 {
+		return 0, invalidBody("grace_period_seconds", "must be from 0 to 604800 (7 days)")
+	}
+	return time.Duration(*req.GracePeriodSeconds) * time.Second, nil
+}
+
+func (s *Server) rotateSourceToken(c *fiber.Ctx) error {
+	grace, err := gracePeriod(c)
+	if err != nil {
+		return err
 	}
 	cs, err := s.svc.RotateSourceToken(c.UserContext(), principal(c), c.Params("id"), grace)
 	if err != nil {

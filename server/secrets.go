@@ -35,18 +35,9 @@ func (s *Server) getEndpointSecret(c *fiber.Ctx) error {
 }
 
 func (s *Server) rotateEndpointSecret(c *fiber.Ctx) error {
-	var req rotateReq
-	if len(c.Body()) > 0 {
-		if err := decodeJSON(c, &req); err != nil {
-			return err
-		}
-	}
-	grace := 24 * time.Hour
-	if req.GracePeriodSeconds != nil {
-		if g := *req.GracePeriodSeconds; g < 0 || g > 7*24*3600 {
-			return invalidBody("grace_period_seconds", "must be from 0 to 604800 (7 days)")
-		}
-		grace = time.Duration(*req.GracePeriodSeconds) * time.Second
+	grace, err := gracePeriod(c)
+	if err != nil {
+		return err
 	}
 	sec, err := s.svc.RotateSecret(c.UserContext(), principal(c), c.Params("id"), grace)
 	if err != nil {
