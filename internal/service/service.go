@@ -121,7 +121,9 @@ func New(d Deps) (*Service, error) {
 // Store exposes the store to the portal's read-only views.
 func (s *Service) Store() *store.Store { return s.d.Store }
 
-func (s *Service) now() time.Time { return s.d.Now().UTC() }
+// now is the service clock at the precision the store keeps (microseconds),
+// so a created or changed resource reads back exactly as it was answered.
+func (s *Service) now() time.Time { return s.d.Now().UTC().Truncate(time.Microsecond) }
 
 func requireAdmin(p domain.Principal) error {
 	if !p.IsAdmin() {
