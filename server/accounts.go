@@ -70,10 +70,7 @@ func (s *Server) listMembers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]UserDTO, len(us))
-	for i, u := range us {
-		out[i] = userDTO(u)
-	}
+	out := mapAll(us, userDTO)
 	return list(c, out, "")
 }
 
@@ -105,10 +102,7 @@ func (s *Server) renderKeys(c *fiber.Ctx, partnerID string) error {
 	if err != nil {
 		return err
 	}
-	out := make([]APIKeyDTO, len(ks))
-	for i, k := range ks {
-		out[i] = apiKeyDTO(k)
-	}
+	out := mapAll(ks, apiKeyDTO)
 	return list(c, out, "")
 }
 
@@ -184,9 +178,6 @@ func (s *Server) listAudit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]AuditEntryDTO, len(page.Items))
-	for i, e := range page.Items {
-		out[i] = auditEntryDTO(e)
-	}
+	out := mapAll(page.Items, auditEntryDTO)
 	return list(c, out, page.NextCursor)
 }

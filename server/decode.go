@@ -205,3 +205,12 @@ func (t *expiresAt) UnmarshalJSON(b []byte) error {
 	t.field = "expires_at"
 	return t.timestamp.UnmarshalJSON(b)
 }
+
+// mapAll converts every item of a domain list to its API type.
+func mapAll[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}

@@ -104,10 +104,7 @@ func (s *Server) listEventTypes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]EventTypeDTO, len(ts))
-	for i, t := range ts {
-		out[i] = eventTypeDTO(t)
-	}
+	out := mapAll(ts, eventTypeDTO)
 	return list(c, out, "")
 }
 
@@ -176,10 +173,7 @@ func (s *Server) listEndpoints(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]EndpointDTO, len(page.Items))
-	for i, e := range page.Items {
-		out[i] = endpointDTO(e)
-	}
+	out := mapAll(page.Items, endpointDTO)
 	return list(c, out, page.NextCursor)
 }
 
@@ -249,10 +243,7 @@ func (s *Server) listDeliveries(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]DeliveryDTO, len(page.Items))
-	for i, d := range page.Items {
-		out[i] = deliveryDTO(d)
-	}
+	out := mapAll(page.Items, deliveryDTO)
 	return list(c, out, page.NextCursor)
 }
 
@@ -342,10 +333,7 @@ func (s *Server) listPartners(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]PartnerDTO, len(page.Items))
-	for i, p := range page.Items {
-		out[i] = partnerDTO(p)
-	}
+	out := mapAll(page.Items, partnerDTO)
 	return list(c, out, page.NextCursor)
 }
 
@@ -436,10 +424,7 @@ func (s *Server) listSources(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]SourceDetailDTO, len(views))
-	for i, v := range views {
-		out[i] = sourceDetailDTO(v)
-	}
+	out := mapAll(views, sourceDetailDTO)
 	return list(c, out, "")
 }
 
